@@ -1,0 +1,1 @@
+"""The `barometer` command: development runner, migrations, tokens, demo data."""

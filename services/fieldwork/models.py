@@ -1,0 +1,15 @@
+"""Tables of the fieldwork service."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import DeclarativeBase
+
+from shared.db import service_metadata
+from shared.tables import messaging_tables
+
+metadata = service_metadata()
+tables = messaging_tables(metadata)
+
+
+class Base(DeclarativeBase):
+    metadata = metadata

@@ -1,0 +1,1 @@
+"""Common building blocks of the Baromètre services (no domain logic here)."""

@@ -1,0 +1,181 @@
+"""The app factory every service uses: database, NATS, outbox relay, consumers, errors,
+health, metrics, logging and auth wired the same way."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.auth import TokenVerifier
+from shared.consumer import EventConsumer
+from shared.db import create_engine, create_session_factory, database_reachable
+from shared.errors import install_error_handlers, problem_response, unexpected_error
+from shared.messaging import MessageBus
+from shared.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
+from shared.outbox import Outbox, OutboxRelay
+from shared.settings import ServiceSettings
+from shared.tables import MessagingTables
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceRuntime:
+    """What a running service holds; consumers and routes reach it through `app.state`."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    bus: MessageBus
+    tables: MessagingTables
+    outbox: Outbox
+    consumers: list[EventConsumer] = field(default_factory=list)
+
+
+ConsumerFactory = Callable[[ServiceRuntime], Sequence[EventConsumer]]
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed here (before the response is sent)."""
+    runtime = runtime_of(request)
+    async with runtime.session_factory() as session, session.begin():
+        yield session
+    runtime.outbox.notify()
+
+
+# `scope="function"` makes FastAPI run the commit before it sends the response, so a failed
+# commit is reported to the client instead of being lost after a 2xx.
+SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
+RuntimeDep = Annotated[ServiceRuntime, Depends(runtime_of)]
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "live"}
+
+    @router.get("/health/ready")
+    async def ready(runtime: RuntimeDep) -> JSONResponse:
+        checks = {
+            "database": "ok" if await database_reachable(runtime.engine) else "unreachable",
+            "nats": "ok" if runtime.bus.is_connected else "unreachable",
+        }
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", "checks": checks},
+            status_code=200 if ok else 503,
+        )
+
+    router.add_api_route("/metrics", metrics_endpoint, methods=["GET"], response_class=Response)
+    return router
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettings,
+    title: str,
+    description: str,
+    tables: MessagingTables,
+    routers: Sequence[APIRouter],
+    producer: str | None = None,
+    consumers: ConsumerFactory | None = None,
+) -> FastAPI:
+    configure_logging(settings.service_name, settings.log_level)
+    engine = create_engine(settings)
+    bus = MessageBus(settings.nats_url, name=settings.service_name)
+    runtime = ServiceRuntime(
+        settings=settings,
+        engine=engine,
+        session_factory=create_session_factory(engine),
+        bus=bus,
+        tables=tables,
+        outbox=Outbox(tables.outbox),
+    )
+    runtime.consumers = list(consumers(runtime)) if consumers else []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.nats_url:
+            raise RuntimeError("no NATS configured: set NATS_URL (or use `barometer dev`)")
+        tasks = [asyncio.create_task(bus.connect(), name="nats-connect")]
+        if producer is not None:
+            relay = OutboxRelay(
+                runtime.outbox,
+                runtime.session_factory,
+                bus,
+                producer=producer,
+                batch_size=settings.outbox_batch_size,
+                poll_seconds=settings.outbox_poll_seconds,
+            )
+            tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+        for consumer in runtime.consumers:
+            tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{consumer.durable}"))
+        log.info("service started", extra={"port": settings.port})
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await bus.close()
+            await engine.dispose()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.token_verifier = TokenVerifier(settings)
+    install_error_handlers(app)
+    _install_database_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, service=settings.service_name)
+    app.include_router(_health_router())
+    for router in routers:
+        app.include_router(router, prefix="/v1")
+    return app
+
+
+def _install_database_error_handlers(app: FastAPI) -> None:
+    async def on_integrity(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("integrity error", extra={"error": str(exc)[:500]})
+        return problem_response(
+            request,
+            status=409,
+            slug="conflict",
+            title="Conflict with the current state",
+            detail="the change conflicts with existing data (duplicate or missing reference)",
+        )
+
+    async def on_database(request: Request, exc: Exception) -> JSONResponse:
+        lost = isinstance(exc, OSError) or (
+            isinstance(exc, DBAPIError)
+            and (exc.connection_invalidated or isinstance(exc.orig, OSError))
+        )
+        if not lost:
+            return await unexpected_error(request, exc)
+        log.error("database unreachable", extra={"error": str(exc)[:500]})
+        return problem_response(
+            request,
+            status=503,
+            slug="database-unavailable",
+            title="Service unavailable",
+            detail="the database is unavailable; retry later",
+            headers={"Retry-After": "5"},
+        )
+
+    app.add_exception_handler(IntegrityError, on_integrity)
+    app.add_exception_handler(DBAPIError, on_database)
+    app.add_exception_handler(OSError, on_database)

@@ -1,0 +1,64 @@
+"""Async engine and session factory bound to one service's own PostgreSQL schema."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from shared.settings import ServiceSettings
+
+# Stable constraint names, so migrations written by hand and by autogenerate agree.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata() -> MetaData:
+    """Tables stay unqualified: the connection's `search_path` points at the service's schema."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ConfigurationError(RuntimeError):
+    """A setting the service cannot run without is missing or wrong."""
+
+
+def create_engine(settings: ServiceSettings) -> AsyncEngine:
+    if not settings.database_url:
+        prefix = settings.model_config.get("env_prefix", "")
+        raise ConfigurationError(
+            f"no database configured: set {prefix}DATABASE_URL or DATABASE_URL "
+            "(or start everything with `barometer dev`)"
+        )
+    return create_async_engine(
+        settings.async_database_url,
+        pool_size=settings.db_pool_size,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"search_path": settings.database_schema}},
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One unit of work: commits when the block ends normally, rolls back otherwise."""
+    async with factory() as session, session.begin():
+        yield session
+
+
+async def database_reachable(engine: AsyncEngine) -> bool:
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True

@@ -1,0 +1,82 @@
+"""Settings base: one environment prefix per service, shared fallbacks for the infrastructure."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("BAROMETER_DATA_DIR", PROJECT_ROOT / ".data"))
+
+
+# Infrastructure settings a service may take from an unprefixed variable when its own is unset,
+# so one `DATABASE_URL` / `NATS_URL` configures the four services at once.
+_SHARED_FALLBACKS = ("database_url", "nats_url", "environment", "jwt_public_key", "jwt_private_key")
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs; a service subclasses it with its own `env_prefix`."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: str = "service"
+    environment: Literal["dev", "test", "prod"] = "dev"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = ""
+    database_schema: str = ""
+    db_pool_size: int = 5
+    nats_url: str = ""
+    log_level: str = "INFO"
+    # Paths of PEM files: the public key verifies tokens, the private key (dev CLI only) signs them.
+    jwt_public_key: str = ""
+    jwt_private_key: str = ""
+    jwt_issuer: str = "barometre"
+    jwt_audience: str = "barometre-api"
+    outbox_poll_seconds: float = 0.2
+    outbox_batch_size: int = 100
+    consumer_batch_size: int = 50
+    consumer_nak_delay_seconds: float = 2.0
+    data_dir: Path = default_data_dir()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fallback_to_unprefixed(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            for name in _SHARED_FALLBACKS:
+                if not values.get(name) and os.environ.get(name.upper()):
+                    values[name] = os.environ[name.upper()]
+        return values
+
+    @model_validator(mode="after")
+    def _refuse_dev_defaults_in_prod(self) -> ServiceSettings:
+        if not self.database_schema:
+            self.database_schema = self.service_name
+        if self.environment == "prod":
+            missing = [
+                name
+                for name in ("database_url", "nats_url", "jwt_public_key")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(f"in prod these settings must be set explicitly: {missing}")
+        return self
+
+    @property
+    def async_database_url(self) -> str:
+        return to_asyncpg_url(self.database_url)
+
+
+def to_asyncpg_url(url: str) -> str:
+    """Accept the usual `postgresql://` spelling and point SQLAlchemy at asyncpg."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError(f"not a PostgreSQL URL: {url!r}")
