@@ -88,7 +88,7 @@ class _Child:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             user=user,
-            preexec_fn=lambda: _die_with_parent(sig),  # noqa: PLW1509
+            preexec_fn=lambda: _die_with_parent(sig),
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -97,7 +97,9 @@ class _Child:
                 raise RuntimeError(f"{self.name} exited at start; see {self.log_path}")
             if time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"{self.name} did not open port {self.port}; see {self.log_path}")
+                raise RuntimeError(
+                    f"{self.name} did not open port {self.port}; see {self.log_path}"
+                )
             time.sleep(0.05)
 
     def stop(self) -> None:
@@ -145,7 +147,14 @@ class EmbeddedPostgres(_Child):
             "-h", "127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200",
         ]  # fmt: skip
         if not self.durable:
-            argv += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+            argv += [
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ]
         self._spawn(argv, user=user)
         self._wait_accepting(bin_dir, user)
         self._ensure_database(bin_dir, user)
@@ -223,5 +232,14 @@ class EmbeddedNats(_Child):
     def start(self) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self._spawn(
-            [self.binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store_dir)]
+            [
+                self.binary(),
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-js",
+                "-sd",
+                str(self.store_dir),
+            ]
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.auth import TokenVerifier
-from shared.consumer import EventConsumer
+from shared.consumer import EventConsumer, EventHandler
 from shared.db import create_engine, create_session_factory, database_reachable
 from shared.errors import install_error_handlers, problem_response, unexpected_error
 from shared.messaging import MessageBus
@@ -39,6 +39,21 @@ class ServiceRuntime:
     tables: MessagingTables
     outbox: Outbox
     consumers: list[EventConsumer] = field(default_factory=list)
+
+    def consumer(
+        self, *, durable: str, producer: str, handlers: Mapping[str, EventHandler]
+    ) -> EventConsumer:
+        """A consumer of `producer`'s stream wired to this service's database and settings."""
+        return EventConsumer(
+            durable=durable,
+            producer=producer,
+            handlers=handlers,
+            session_factory=self.session_factory,
+            tables=self.tables,
+            bus=self.bus,
+            batch_size=self.settings.consumer_batch_size,
+            nak_delay=self.settings.consumer_nak_delay_seconds,
+        )
 
 
 ConsumerFactory = Callable[[ServiceRuntime], Sequence[EventConsumer]]

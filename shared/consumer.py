@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 
 EventHandler = Callable[[AsyncSession, EventEnvelope, Payload], Awaitable[None]]
 
-HANDLED = Counter("consumer_messages_total", "Messages handled by consumers", ["consumer", "outcome"])
+HANDLED = Counter(
+    "consumer_messages_total", "Messages handled by consumers", ["consumer", "outcome"]
+)
 
 
 class PermanentEventError(Exception):

@@ -98,7 +98,11 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"location": _location(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type")}
+        {
+            "location": _location(e.get("loc", ())),
+            "message": e.get("msg", ""),
+            "type": e.get("type"),
+        }
         for e in exc.errors()
     ]
     if any(e["type"] == "json_invalid" for e in errors):

@@ -184,18 +184,18 @@ def answer_problems(grid: GridV1, answers: list[AnswerV1]) -> list[str]:
         by_code[answer.item_code] = answer
     applicable = 0
     for item in grid.items:
-        answer = by_code.get(item.code)
-        if answer is None:
+        given = by_code.get(item.code)
+        if given is None:
             problems.append(f"{item.code}: no answer")
             continue
-        if answer.not_applicable:
+        if given.not_applicable:
             if not item.not_applicable_allowed:
                 problems.append(f"{item.code}: 'not applicable' is not allowed for this item")
-            elif answer.value is not None:
+            elif given.value is not None:
                 problems.append(f"{item.code}: a 'not applicable' answer carries no value")
             continue
         applicable += 1
-        value = answer.value
+        value = given.value
         if item.answer_type == "yes_no":
             if not isinstance(value, bool):
                 problems.append(f"{item.code}: expects yes/no (true or false)")

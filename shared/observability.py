@@ -9,16 +9,15 @@ import time
 import uuid
 from contextvars import ContextVar
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pythonjsonlogger.json import JsonFormatter
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.types import ASGIApp
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
-REQUESTS = Counter(
-    "http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
-)
+REQUESTS = Counter("http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 LATENCY = Histogram(
     "http_request_duration_seconds", "HTTP request duration", ["service", "method", "route"]
 )
@@ -60,7 +59,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 class RequestContextMiddleware(BaseHTTPMiddleware):
     """Gives each request an id (taken from `X-Request-ID` when sane), logs and measures it."""
 
-    def __init__(self, app: FastAPI, service: str) -> None:
+    def __init__(self, app: ASGIApp, service: str) -> None:
         super().__init__(app)
         self.service = service
         self.log = logging.getLogger(f"{service}.http")

@@ -8,6 +8,7 @@ several relay processes can run side by side.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -50,11 +51,9 @@ class Outbox:
         """Wake the relay early (after a commit); it also polls, so this is only a speed-up."""
         self._wake.set()
 
-    async def wait(self, timeout: float) -> None:
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout)
-        except TimeoutError:
-            pass
+    async def wait(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
         self._wake.clear()
 
 

@@ -135,7 +135,9 @@ def token(infra: Infra) -> Callable[..., dict[str, str]]:
     """Authorization headers for a role (and subject, scopes)."""
     settings = ServiceSettings(environment="test", data_dir=infra.data_dir)
 
-    def make(role: str, subject: str | None = None, scopes: list[str] | None = None) -> dict[str, str]:
+    def make(
+        role: str, subject: str | None = None, scopes: list[str] | None = None
+    ) -> dict[str, str]:
         value = issue_token(
             settings, role=Role(role), subject=subject or f"{role}-test", scopes=scopes
         )

@@ -25,14 +25,14 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 30, interval: float = 0.1
+    probe: Callable[[], Awaitable[T | None]], *, within: float = 30, interval: float = 0.1
 ) -> T:
     """Poll `probe` until it returns something truthy (events are asynchronous)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         result = await probe()
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
+            raise AssertionError(f"condition not met within {within}s (last: {result!r})")
         await asyncio.sleep(interval)

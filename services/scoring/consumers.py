@@ -59,16 +59,11 @@ def audit_validated_handler(outbox: Outbox) -> EventHandler:
 
 
 def consumers(runtime: ServiceRuntime) -> list[EventConsumer]:
-    settings = runtime.settings
+    handler = audit_validated_handler(runtime.outbox)
     return [
-        EventConsumer(
+        runtime.consumer(
             durable="scoring-fieldwork",
             producer="fieldwork",
-            handlers={"fieldwork.audit.validated.v1": audit_validated_handler(runtime.outbox)},
-            session_factory=runtime.session_factory,
-            tables=runtime.tables,
-            bus=runtime.bus,
-            batch_size=settings.consumer_batch_size,
-            nak_delay=settings.consumer_nak_delay_seconds,
+            handlers={"fieldwork.audit.validated.v1": handler},
         )
     ]

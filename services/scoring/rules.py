@@ -39,10 +39,12 @@ def item_points(item: GridItemV1, answer: AnswerV1) -> ItemPoints | None:
     if item.answer_type == "yes_no":
         share = Decimal(1) if value is True else Decimal(0)
     elif item.answer_type == "scale":
-        assert isinstance(value, Decimal) and item.scale_max
+        assert isinstance(value, Decimal)
+        assert item.scale_max
         share = value / Decimal(item.scale_max)
     else:  # max_duration: full points within the target, none beyond
-        assert isinstance(value, Decimal) and item.target is not None
+        assert isinstance(value, Decimal)
+        assert item.target is not None
         share = Decimal(1) if value <= item.target else Decimal(0)
     return ItemPoints(item.code, item.weight * share, item.weight)
 
