@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared.migrations import upgrade
+from shared.server import serve
 from shared.settings import PROJECT_ROOT, ServiceSettings
 
 
@@ -31,6 +32,10 @@ class ServiceSpec:
         cls = getattr(module, f"{self.name.capitalize()}Settings")
         settings: ServiceSettings = cls(**overrides)
         return settings
+
+    def serve(self) -> None:
+        create_app = importlib.import_module(f"{self.module}.app").create_app
+        serve(create_app, self.settings())
 
     def migrate(self, database_url: str) -> None:
         schema = self.settings().database_schema

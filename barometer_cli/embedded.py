@@ -36,7 +36,7 @@ def port_is_open(port: int, host: str = "127.0.0.1") -> bool:
     return False
 
 
-def _die_with_parent(sig: int) -> None:
+def die_with_parent(sig: int) -> None:
     """preexec_fn: ask Linux to signal the child when its parent dies (no orphans)."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -88,7 +88,7 @@ class _Child:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             user=user,
-            preexec_fn=lambda: _die_with_parent(sig),
+            preexec_fn=lambda: die_with_parent(sig),
         )
         log.close()
         deadline = time.monotonic() + timeout

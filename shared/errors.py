@@ -63,6 +63,10 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extensions: Any,
 ) -> JSONResponse:
+    reserved = {"type", "title", "status", "detail", "instance", "request_id"}
+    clashing = reserved & extensions.keys()
+    if clashing:
+        raise ValueError(f"problem extensions may not redefine {sorted(clashing)}")
     body: dict[str, Any] = {
         "type": TYPE_BASE + slug,
         "title": title,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 STREAMS: dict[str, str] = {"registry": "REGISTRY", "fieldwork": "FIELDWORK", "scoring": "SCORING"}
 
@@ -92,7 +92,8 @@ class GridV1(Payload):
 
 class AnswerV1(Payload):
     item_code: str
-    value: bool | Decimal | None = None
+    # StrictBool: a scale answer of 1 (or "1" once serialised) must stay a number.
+    value: StrictBool | Decimal | None = None
     not_applicable: bool = False
 
 

@@ -60,9 +60,7 @@ class GridItem(Base):
     __tablename__ = "grid_items"
     __table_args__ = (
         UniqueConstraint("grid_id", "code", name="uq_grid_items_grid_id_code"),
-        CheckConstraint(
-            "answer_type IN ('yes_no', 'scale', 'max_duration')", name="answer_type"
-        ),
+        CheckConstraint("answer_type IN ('yes_no', 'scale', 'max_duration')", name="answer_type"),
         CheckConstraint("weight > 0", name="weight_positive"),
     )
 
@@ -145,9 +143,8 @@ class AuditTask(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     validated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
+    # Set by each transition (in Python, so the row never has to be reloaded after a flush).
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class TaskAnswer(Base):

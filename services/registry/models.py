@@ -80,9 +80,7 @@ class Edition(Base):
     name: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text)
     min_population: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class StratumRule(Base):
@@ -116,9 +114,7 @@ class Structure(Base):
     region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     # Derived from the territory at creation; never typed in.
     population: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Certification(Base):
@@ -166,7 +162,5 @@ class Registration(Base):
     stratum_code: Mapped[str] = mapped_column(Text)
     stratum_label: Mapped[str] = mapped_column(Text)
     refusal_reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -30,7 +30,8 @@ class StructureType(StrEnum):
     CHAMBERS = "chambers"
 
 
-# Types whose population is the one of the commune they are in (hence eligibility applies).
+# Types that stand for a territory of their own; every other type is in a commune, takes its
+# population from it, and must meet the edition's minimum population.
 TERRITORIAL_TYPES = frozenset(
     {StructureType.INTERCOMMUNALITY, StructureType.DEPARTEMENT, StructureType.REGION}
 )
@@ -63,7 +64,9 @@ class Rule:
         return self.max_population is None or population <= self.max_population
 
 
-def derive_stratum(rules: Iterable[Rule], structure_type: str, population: int | None) -> Rule | None:
+def derive_stratum(
+    rules: Iterable[Rule], structure_type: str, population: int | None
+) -> Rule | None:
     """The first rule (by position) that matches the type and population, if any."""
     for rule in sorted(rules, key=lambda r: r.position):
         if rule.matches(structure_type, population):
@@ -84,24 +87,19 @@ _NAMED = {
 }
 
 # The 2020 trophy categories (seed), copied into every new edition.
-DEFAULT_RULES: tuple[Rule, ...] = tuple(
-    Rule(code, label, types, low, high, position)
-    for position, (code, label, types, low, high) in enumerate(
-        [
-            ("cities-50k-plus", "Cities of 50,000 inhabitants or more",
-             (_T.CITY_HALL,), 50_000, None),
-            ("cities-20k-50k", "Cities of 20,000 to 49,999 inhabitants",
-             (_T.CITY_HALL,), 20_000, 49_999),
-            ("cities-under-20k", "Cities under 20,000 inhabitants",
-             (_T.CITY_HALL,), None, 19_999),
-            ("intercommunalities", "Intercommunalities", (_T.INTERCOMMUNALITY,), None, None),
-            ("departements", "Départements", (_T.DEPARTEMENT,), None, None),
-            ("regions", "Régions", (_T.REGION,), None, None),
-            ("france-services", "France Services", (_T.FRANCE_SERVICES,), None, None),
-            ("social-care-health", "Social, care, solidarity and health services",
-             (_T.CCAS, _T.HEALTH_SOCIAL_SECURITY, _T.SOCIAL_CARE), None, None),
-            ("other-public-services", "Other public services",
-             tuple(t for t in StructureType if t not in _NAMED), None, None),
-        ]  # fmt: skip
-    )
-)
+DEFAULT_RULES: tuple[Rule, ...] = (
+    Rule("cities-50k-plus", "Cities of 50,000 inhabitants or more", (_T.CITY_HALL,),
+         min_population=50_000, position=0),
+    Rule("cities-20k-50k", "Cities of 20,000 to 49,999 inhabitants", (_T.CITY_HALL,),
+         min_population=20_000, max_population=49_999, position=1),
+    Rule("cities-under-20k", "Cities under 20,000 inhabitants", (_T.CITY_HALL,),
+         max_population=19_999, position=2),
+    Rule("intercommunalities", "Intercommunalities", (_T.INTERCOMMUNALITY,), position=3),
+    Rule("departements", "Départements", (_T.DEPARTEMENT,), position=4),
+    Rule("regions", "Régions", (_T.REGION,), position=5),
+    Rule("france-services", "France Services", (_T.FRANCE_SERVICES,), position=6),
+    Rule("social-care-health", "Social, care, solidarity and health services",
+         (_T.CCAS, _T.HEALTH_SOCIAL_SECURITY, _T.SOCIAL_CARE), position=7),
+    Rule("other-public-services", "Other public services",
+         tuple(t for t in StructureType if t not in _NAMED), position=8),
+)  # fmt: skip

@@ -65,8 +65,11 @@ def _territory_tables() -> tuple[sa.Table, sa.Table, sa.Table, sa.Table]:
         sa.Column("type", sa.Text(), nullable=False),
         sa.Column("population", sa.Integer(), nullable=False),
     )
-    assert regions is not None and departements is not None
-    assert communes is not None and epcis is not None
+    # op.create_table returns the table it created (typed Optional for offline mode).
+    assert regions is not None
+    assert departements is not None
+    assert communes is not None
+    assert epcis is not None
     return regions, departements, communes, epcis
 
 
@@ -99,7 +102,12 @@ def _load_territories() -> None:
     op.bulk_insert(
         epcis,
         [
-            {"siren": e["code"], "name": e["nom"], "type": e["type"], "population": e["populationTotale"]}
+            {
+                "siren": e["code"],
+                "name": e["nom"],
+                "type": e["type"],
+                "population": e["populationTotale"],
+            }
             for e in _read("epci")
         ],
     )
@@ -143,9 +151,7 @@ def upgrade() -> None:
         sa.Column("type", sa.Text(), nullable=False),
         sa.Column("commune_code", sa.Text(), sa.ForeignKey("communes.code"), nullable=True),
         sa.Column("epci_siren", sa.Text(), sa.ForeignKey("epcis.siren"), nullable=True),
-        sa.Column(
-            "departement_code", sa.Text(), sa.ForeignKey("departements.code"), nullable=True
-        ),
+        sa.Column("departement_code", sa.Text(), sa.ForeignKey("departements.code"), nullable=True),
         sa.Column("region_code", sa.Text(), sa.ForeignKey("regions.code"), nullable=True),
         sa.Column("population", sa.BigInteger(), nullable=True),
         sa.Column(
@@ -197,9 +203,7 @@ def upgrade() -> None:
             "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
         ),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
-        sa.UniqueConstraint(
-            "edition_id", "structure_id", name="uq_registrations_edition_id"
-        ),
+        sa.UniqueConstraint("edition_id", "structure_id", name="uq_registrations_edition_id"),
     )
     op.create_index("ix_registrations_edition_id", "registrations", ["edition_id"])
     op.create_index("ix_registrations_structure_id", "registrations", ["structure_id"])

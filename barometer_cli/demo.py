@@ -1,0 +1,198 @@
+"""A small demo edition loaded through the public API, as an operator and auditors would.
+
+Real communes in several strata, accepted registrations, and validated audits on several
+channels with plausible answers (seeded, so every load gives the same figures). Loading is
+idempotent: when the demo edition exists, nothing is added.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from shared.auth import Role, issue_token
+from shared.settings import ServiceSettings, default_data_dir
+
+DEMO_YEAR = 2026
+DEMO_NAME = "Baromètre 2026 (démonstration)"
+
+# (name, type, territory field, code, offer): real territories, several strata.
+DEMO_STRUCTURES: list[tuple[str, str, str, str, str]] = [
+    ("Mairie de Nantes", "city_hall", "commune_code", "44109", "personalised"),
+    ("Mairie de Rennes", "city_hall", "commune_code", "35238", "standard"),
+    ("Mairie d'Angers", "city_hall", "commune_code", "49007", "standard"),
+    ("Mairie de Saint-Malo", "city_hall", "commune_code", "35288", "standard"),
+    ("Mairie de Saint-Nazaire", "city_hall", "commune_code", "44184", "standard"),
+    ("Mairie de Pornic", "city_hall", "commune_code", "44131", "standard"),
+    ("Mairie de Guérande", "city_hall", "commune_code", "44069", "standard"),
+    ("Nantes Métropole", "intercommunality", "epci_siren", "244400404", "standard"),
+    ("Département de Loire-Atlantique", "departement", "departement_code", "44", "standard"),
+    ("France Services de Châteaubriant", "france_services", "commune_code", "44036", "standard"),
+]
+DEMO_CHANNELS = ("email", "phone", "letter", "website", "answering_machine")
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+def _check(response: httpx.Response, what: str) -> Any:
+    if response.status_code >= 400:
+        raise DemoError(f"{what}: HTTP {response.status_code} {response.text[:500]}")
+    return response.json()
+
+
+def _answers(
+    grid_items: list[dict[str, Any]], rng: random.Random, quality: float
+) -> list[dict[str, Any]]:
+    """Answers a careful auditor might give to a structure of the given quality (0..1)."""
+    answers = []
+    for item in grid_items:
+        kind = item["answer_type"]
+        if kind == "yes_no":
+            value: Any = rng.random() < quality
+        elif kind == "scale":
+            top = int(item["scale_max"])
+            value = max(0, min(top, round(rng.gauss(quality * top, top / 4))))
+        else:
+            target = float(Decimal(str(item["target"])))
+            value = round(target * rng.uniform(0.3, 1.0 + 1.2 * (1 - quality)), 1)
+        answers.append({"item_code": item["code"], "value": value, "not_applicable": False})
+    return answers
+
+
+def _wait(probe: Callable[[], Any], what: str, seconds: float = 60) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise DemoError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def load_demo_edition(
+    urls: dict[str, str], operator_token: str, *, say: Callable[[str], None]
+) -> str:
+    """Load the demo (once) and return the scorecard URL of one demo structure."""
+    auth = {"Authorization": f"Bearer {operator_token}"}
+    registry = httpx.Client(base_url=urls["registry"], headers=auth, timeout=30)
+    fieldwork = httpx.Client(base_url=urls["fieldwork"], headers=auth, timeout=30)
+    reporting = httpx.Client(base_url=urls["reporting"], headers=auth, timeout=30)
+
+    existing = _check(registry.get("/v1/editions", params={"year": DEMO_YEAR}), "list editions")
+    items = existing["items"] if isinstance(existing, dict) else existing
+    edition = next((e for e in items if e["name"] == DEMO_NAME), None)
+    if edition is not None:
+        say("demo edition already loaded; reusing it")
+        regs = _check(
+            registry.get(
+                f"/v1/editions/{edition['id']}/registrations", params={"status": "accepted"}
+            ),
+            "list registrations",
+        )
+        reg_items = regs["items"] if isinstance(regs, dict) else regs
+        if not reg_items:
+            raise DemoError("the demo edition has no accepted registration")
+        return f"{urls['reporting']}/v1/editions/{edition['id']}/structures/{reg_items[0]['structure_id']}/scorecard"
+
+    say("loading the demo edition...")
+    edition = _check(
+        registry.post(
+            "/v1/editions", json={"year": DEMO_YEAR, "name": DEMO_NAME, "min_population": 3500}
+        ),
+        "create edition",
+    )
+    edition_id = edition["id"]
+    structures = []
+    for name, kind, field, code, offer in DEMO_STRUCTURES:
+        structure = _check(
+            registry.post("/v1/structures", json={"name": name, "type": kind, field: code}),
+            f"create {name}",
+        )
+        registration = _check(
+            registry.post(
+                f"/v1/editions/{edition_id}/registrations",
+                json={"structure_id": structure["id"], "offer": offer},
+            ),
+            f"register {name}",
+        )
+        _check(
+            registry.post(f"/v1/editions/{edition_id}/registrations/{registration['id']}/accept"),
+            f"accept {name}",
+        )
+        structures.append(structure)
+
+    settings = ServiceSettings(data_dir=default_data_dir())
+    auditors = []
+    for pseudonym in ("Citoyen mystère A", "Citoyen mystère B"):
+        auditor = _check(
+            fieldwork.post("/v1/auditors", json={"pseudonym": pseudonym}), "create auditor"
+        )
+        token = issue_token(settings, role=Role.AUDITOR, subject=auditor["id"])
+        auditors.append((auditor["id"], {"Authorization": f"Bearer {token}"}))
+
+    rng = random.Random(2026)
+    validated = 0
+    for index, structure in enumerate(structures):
+        structure_id = structure["id"]
+        tasks = _wait(
+            lambda: _tasks(fieldwork, edition_id, structure_id),  # noqa: B023 (called at once)
+            f"the audit plan of {structure['name']}",
+        )
+        quality = rng.uniform(0.45, 0.9)
+        for channel in DEMO_CHANNELS:
+            task = next(t for t in tasks if t["channel"] == channel)
+            auditor_id, auditor_auth = auditors[(index + validated) % len(auditors)]
+            _check(
+                fieldwork.post(f"/v1/tasks/{task['id']}/assign", json={"auditor_id": auditor_id}),
+                "assign",
+            )
+            detail = _check(
+                fieldwork.get(f"/v1/tasks/{task['id']}", headers=auditor_auth), "read task"
+            )
+            _check(
+                fieldwork.post(
+                    f"/v1/tasks/{task['id']}/submission",
+                    json={"answers": _answers(detail["grid"]["items"], rng, quality)},
+                    headers=auditor_auth,
+                ),
+                "submit",
+            )
+            _check(fieldwork.post(f"/v1/tasks/{task['id']}/validate"), "validate")
+            validated += 1
+    say(
+        f"  {len(structures)} structures, {validated} validated audits on {len(DEMO_CHANNELS)} channels"
+    )
+
+    first = structures[0]["id"]
+    url = f"/v1/editions/{edition_id}/structures/{first}/scorecard"
+
+    def scored() -> bool:
+        response = reporting.get(url)
+        if response.status_code != 200:
+            return False
+        body = response.json()
+        return bool(
+            body["audits"] == len(DEMO_CHANNELS) and body["sample"]["structures"] == len(structures)
+        )
+
+    _wait(scored, "the scorecards to be computed")
+    return f"{urls['reporting']}{url}"
+
+
+def _tasks(client: httpx.Client, edition_id: str, structure_id: str) -> list[dict[str, Any]]:
+    response = client.get(
+        f"/v1/editions/{edition_id}/tasks", params={"structure_id": structure_id, "limit": 100}
+    )
+    if response.status_code != 200:
+        return []
+    body = response.json()
+    items: list[dict[str, Any]] = body["items"] if isinstance(body, dict) else body
+    return items

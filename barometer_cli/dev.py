@@ -1,0 +1,175 @@
+"""`barometer dev` (what `make run` calls): the whole system on one machine.
+
+PostgreSQL and NATS are the configured ones (`DATABASE_URL`, `NATS_URL`) or embedded ones
+under `.data/`; the four services run as child processes; Ctrl-C stops everything started here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import FrameType
+
+import httpx
+
+from barometer_cli.catalog import SERVICES, ServiceSpec, migrate_all
+from barometer_cli.embedded import (
+    EmbeddedNats,
+    EmbeddedPostgres,
+    die_with_parent,
+    port_is_open,
+    stop_process,
+)
+from shared.auth import Role, ensure_dev_keys, issue_token
+from shared.settings import ServiceSettings, default_data_dir
+
+READY_TIMEOUT_SECONDS = 120
+
+
+@dataclass
+class Infrastructure:
+    database_url: str
+    nats_url: str
+    embedded: list[EmbeddedPostgres | EmbeddedNats] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def embedded_infrastructure(*, need_nats: bool = True) -> Iterator[Infrastructure]:
+    """The configured servers, or embedded ones (started here, stopped on exit)."""
+    data_dir = default_data_dir()
+    infra = Infrastructure(
+        database_url=os.environ.get("DATABASE_URL", ""), nats_url=os.environ.get("NATS_URL", "")
+    )
+    try:
+        if not infra.database_url:
+            pg = EmbeddedPostgres(data_dir / "postgres")
+            infra.embedded.append(pg)
+            pg.start()
+            infra.database_url = pg.url
+            _say(f"PostgreSQL (embedded)  {pg.url}  data in {pg.data_dir}")
+        if need_nats and not infra.nats_url:
+            server = EmbeddedNats(data_dir / "nats")
+            infra.embedded.append(server)
+            server.start()
+            infra.nats_url = server.url
+            _say(f"NATS (embedded)        {server.url}  JetStream store in {server.store_dir}")
+        yield infra
+    finally:
+        for child in reversed(infra.embedded):
+            child.stop()
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop
+
+
+def _start_service(spec: ServiceSpec, infra: Infrastructure) -> subprocess.Popen[bytes]:
+    port = spec.settings().port
+    if port_is_open(port):
+        raise SystemExit(
+            f"port {port} is already in use; stop what uses it or set {spec.env_prefix}PORT"
+        )
+    env = {
+        **os.environ,
+        "DATABASE_URL": infra.database_url,
+        "NATS_URL": infra.nats_url,
+        "BAROMETER_DATA_DIR": str(default_data_dir()),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", spec.module],
+        env=env,
+        preexec_fn=lambda: die_with_parent(signal.SIGTERM),
+    )
+
+
+def _wait_ready(urls: dict[str, str], processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    pending = dict(urls)
+    while pending:
+        for name, url in list(pending.items()):
+            if processes[name].poll() is not None:
+                raise SystemExit(
+                    f"{name} exited during start-up (code {processes[name].returncode})"
+                )
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
+                    del pending[name]
+        if time.monotonic() > deadline:
+            raise SystemExit(f"not ready after {READY_TIMEOUT_SECONDS}s: {sorted(pending)}")
+        time.sleep(0.3)
+
+
+def run_dev(*, load_demo: bool = True) -> int:
+    signal.signal(signal.SIGTERM, _raise_stop)
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        with embedded_infrastructure() as infra:
+            data_dir = default_data_dir()
+            ensure_dev_keys(data_dir)
+            _say("migrating the four services...")
+            migrate_all(infra.database_url)
+            urls = {}
+            for spec in SERVICES:
+                settings = spec.settings()
+                host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
+                urls[spec.name] = f"http://{host}:{settings.port}"
+                processes[spec.name] = _start_service(spec, infra)
+            _wait_ready(urls, processes)
+            operator = issue_token(
+                ServiceSettings(data_dir=data_dir), role=Role.OPERATOR, subject="dev-operator"
+            )
+            scorecard = None
+            if load_demo:
+                from barometer_cli.demo import load_demo_edition
+
+                scorecard = load_demo_edition(urls, operator, say=_say)
+            _summary(urls, operator, scorecard)
+            while True:
+                for name, process in processes.items():
+                    if process.poll() is not None:
+                        _say(
+                            f"{name} stopped unexpectedly (code {process.returncode}); stopping all"
+                        )
+                        return 1
+                time.sleep(0.5)
+    except (KeyboardInterrupt, _Stop):
+        _say("\nstopping...")
+        return 0
+    finally:
+        for process in processes.values():
+            with contextlib.suppress(Exception):
+                process.send_signal(signal.SIGTERM)
+        for process in processes.values():
+            stop_process(process, signal.SIGTERM, timeout=15)
+        _say("all stopped.")
+
+
+def _summary(urls: dict[str, str], operator: str, scorecard: str | None) -> None:
+    _say("")
+    _say("Baromètre is running:")
+    for name, url in urls.items():
+        _say(f"  {name:<10} {url}   (OpenAPI: {url}/docs)")
+    _say("")
+    _say("Dev operator token (12 h; `barometer token --role operator` makes another):")
+    _say(f"  {operator}")
+    if scorecard:
+        _say("")
+        _say("Scorecard of a demo structure:")
+        _say(f"  {scorecard}")
+        _say(f'  curl -H "Authorization: Bearer $TOKEN" {scorecard}')
+    _say("")
+    _say("Ctrl-C stops everything started here.")

@@ -1,0 +1,87 @@
+"""`barometer`: run the whole system for development, migrate, serve one service, mint tokens."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import timedelta
+
+from barometer_cli.catalog import SERVICES
+from shared.auth import Role, issue_token
+from shared.settings import ServiceSettings
+
+
+def _cmd_token(args: argparse.Namespace) -> int:
+    settings = ServiceSettings()
+    token = issue_token(
+        settings,
+        role=Role(args.role),
+        subject=args.subject or f"dev-{args.role}",
+        scopes=args.scope,
+        ttl=timedelta(hours=args.ttl_hours),
+    )
+    print(token)
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from barometer_cli.dev import embedded_infrastructure
+
+    names = args.service or [s.name for s in SERVICES]
+    with embedded_infrastructure(need_nats=False) as infra:
+        for spec in SERVICES:
+            if spec.name in names:
+                url = spec.settings().database_url or infra.database_url
+                spec.migrate(url)
+                print(f"{spec.name}: migrated to head")
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    next(s for s in SERVICES if s.name == args.service).serve()
+    return 0
+
+
+def _cmd_dev(args: argparse.Namespace) -> int:
+    from barometer_cli.dev import run_dev
+
+    return run_dev(load_demo=not args.no_demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="barometer", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    dev = commands.add_parser(
+        "dev", help="start PostgreSQL and NATS if not configured, migrate, run the 4 services"
+    )
+    dev.add_argument("--no-demo", action="store_true", help="do not load the demo edition")
+    dev.set_defaults(func=_cmd_dev)
+
+    migrate = commands.add_parser("migrate", help="alembic upgrade head, service by service")
+    migrate.add_argument("--service", action="append", choices=[s.name for s in SERVICES])
+    migrate.set_defaults(func=_cmd_migrate)
+
+    serve = commands.add_parser("serve", help="run one service (settings from the environment)")
+    serve.add_argument("service", choices=[s.name for s in SERVICES])
+    serve.set_defaults(func=_cmd_serve)
+
+    token = commands.add_parser("token", help="print a development bearer token")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--subject", help="who the token speaks for (a structure or auditor id)")
+    token.add_argument("--scope", action="append", default=[], help="a scope (repeatable)")
+    token.add_argument("--ttl-hours", type=float, default=12.0)
+    token.set_defaults(func=_cmd_token)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""Fieldwork's reaction to events: plan the audits of every accepted registration."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.fieldwork import service
+from shared.app import ServiceRuntime
+from shared.consumer import EventConsumer
+from shared.events import EventEnvelope, Payload, RegistrationAcceptedV1
+
+
+async def on_registration_accepted(
+    session: AsyncSession, envelope: EventEnvelope, payload: Payload
+) -> None:
+    assert isinstance(payload, RegistrationAcceptedV1)
+    await service.plan_registration(session, payload, source_event_id=envelope.id)
+
+
+def consumers(runtime: ServiceRuntime) -> list[EventConsumer]:
+    settings = runtime.settings
+    return [
+        EventConsumer(
+            durable="fieldwork-registry",
+            producer="registry",
+            handlers={"registry.registration.accepted.v1": on_registration_accepted},
+            session_factory=runtime.session_factory,
+            tables=runtime.tables,
+            bus=runtime.bus,
+            batch_size=settings.consumer_batch_size,
+            nak_delay=settings.consumer_nak_delay_seconds,
+        )
+    ]
