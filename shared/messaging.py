@@ -67,11 +67,10 @@ class MessageBus:
         return self._nc.jetstream(timeout=5)
 
     async def close(self) -> None:
+        # Not drain(): the relay and consumers are stopped by now, and an unacked message is
+        # simply redelivered to the next process, while drain could wait out a pending fetch.
         if self._nc is not None:
-            try:
-                await self._nc.drain()
-            except Exception:
-                await self._nc.close()
+            await self._nc.close()
             self._nc = None
 
     async def _on_error(self, exc: Exception) -> None:

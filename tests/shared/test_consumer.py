@@ -101,7 +101,9 @@ async def test_a_redelivered_event_changes_nothing(plumbing: Plumbing, nats_url:
     assert inbox == 1
 
 
-async def test_transient_failure_is_retried_then_applied_once(plumbing: Plumbing, nats_url: str) -> None:
+async def test_transient_failure_is_retried_then_applied_once(
+    plumbing: Plumbing, nats_url: str
+) -> None:
     await make_effects_table(plumbing)
     attempts = []
 
@@ -125,7 +127,9 @@ async def test_transient_failure_is_retried_then_applied_once(plumbing: Plumbing
     assert await count_effects(plumbing) == 1
 
 
-async def test_poison_message_is_dead_lettered_not_retried(plumbing: Plumbing, nats_url: str) -> None:
+async def test_poison_message_is_dead_lettered_not_retried(
+    plumbing: Plumbing, nats_url: str
+) -> None:
     await make_effects_table(plumbing)
     consumer = consumer_for(plumbing, record_effect)
     good = new_event(
@@ -149,7 +153,9 @@ async def test_poison_message_is_dead_lettered_not_retried(plumbing: Plumbing, n
     assert "malformed envelope" in rows[0].reason
 
 
-async def test_handler_that_keeps_failing_ends_in_dead_letters(plumbing: Plumbing, nats_url: str) -> None:
+async def test_handler_that_keeps_failing_ends_in_dead_letters(
+    plumbing: Plumbing, nats_url: str
+) -> None:
     calls = []
 
     async def broken(session: AsyncSession, envelope: EventEnvelope, payload: Payload) -> None:

@@ -40,7 +40,9 @@ def relay_for(p: Plumbing, outbox: Outbox, bus: MessageBus | None = None) -> Out
     return OutboxRelay(outbox, p.sessions, bus or p.bus, producer="registry", publish_timeout=1)
 
 
-async def test_committed_events_are_published_once_with_their_id(plumbing: Plumbing, nats_url: str) -> None:
+async def test_committed_events_are_published_once_with_their_id(
+    plumbing: Plumbing, nats_url: str
+) -> None:
     outbox = Outbox(plumbing.tables.outbox)
     async with transaction(plumbing.sessions) as session:
         first = await outbox.add(session, edition_created(2030), edition=None)
@@ -58,10 +60,9 @@ async def test_committed_events_are_published_once_with_their_id(plumbing: Plumb
 
 async def test_rolled_back_transaction_publishes_nothing(plumbing: Plumbing, nats_url: str) -> None:
     outbox = Outbox(plumbing.tables.outbox)
-    async with plumbing.sessions() as session:
-        async with session.begin():
-            await outbox.add(session, edition_created(2032), edition=None)
-            await session.rollback()
+    async with plumbing.sessions() as session, session.begin():
+        await outbox.add(session, edition_created(2032), edition=None)
+        await session.rollback()
     assert await relay_for(plumbing, outbox).relay_once() == 0
     async with plumbing.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(plumbing.tables.outbox)) == 0
@@ -83,7 +84,9 @@ async def test_out_of_order_commits_are_not_skipped(plumbing: Plumbing, nats_url
     assert await stream_ids(nats_url) == [str(late.id), str(early.id)]
 
 
-async def test_republishing_after_a_lost_ack_is_deduplicated(plumbing: Plumbing, nats_url: str) -> None:
+async def test_republishing_after_a_lost_ack_is_deduplicated(
+    plumbing: Plumbing, nats_url: str
+) -> None:
     outbox = Outbox(plumbing.tables.outbox)
     async with transaction(plumbing.sessions) as session:
         event = await outbox.add(session, edition_created(2035), edition=None)
@@ -96,7 +99,9 @@ async def test_republishing_after_a_lost_ack_is_deduplicated(plumbing: Plumbing,
     assert await stream_ids(nats_url) == [str(event.id)]
 
 
-async def test_events_wait_in_the_outbox_while_nats_is_down(plumbing: Plumbing, tmp_path: Path) -> None:
+async def test_events_wait_in_the_outbox_while_nats_is_down(
+    plumbing: Plumbing, tmp_path: Path
+) -> None:
     server = EmbeddedNats(tmp_path / "nats")
     server.start()
     bus = MessageBus(server.url, name="outage-test")
@@ -106,7 +111,9 @@ async def test_events_wait_in_the_outbox_while_nats_is_down(plumbing: Plumbing, 
     try:
         server.stop()
         async with transaction(plumbing.sessions) as session:
-            events = [await outbox.add(session, edition_created(2040 + i), edition=None) for i in range(3)]
+            events = [
+                await outbox.add(session, edition_created(2040 + i), edition=None) for i in range(3)
+            ]
         task = asyncio.create_task(relay.run())
         await asyncio.sleep(1.5)
         async with plumbing.sessions() as session:
