@@ -1,0 +1,250 @@
+"""End to end over HTTP, four real service processes: edition → structure → registration →
+audit plan → submitted and validated audits → scores → scorecard; and a NATS outage in the
+middle of validations, from which the system recovers by itself."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from tests.e2e.conftest import System
+from tests.helpers import eventually
+
+Headers = Callable[..., dict[str, str]]
+
+
+class Api:
+    """Thin client over the four services, failing loudly on any unexpected status."""
+
+    def __init__(self, system: System, token: Headers) -> None:
+        self.urls = system.urls
+        self.token = token
+        self.operator = token("operator")
+        self.http = httpx.AsyncClient(timeout=30)
+
+    async def call(
+        self,
+        method: str,
+        service: str,
+        path: str,
+        *,
+        expect: int = 200,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        response = await self.http.request(
+            method, self.urls[service] + path, headers=headers or self.operator, **kwargs
+        )
+        assert response.status_code == expect, (
+            f"{method} {path}: {response.status_code} {response.text}"
+        )
+        return response.json()
+
+    async def register(self, edition_id: str, name: str, commune: str) -> dict[str, Any]:
+        structure = await self.call(
+            "POST", "registry", "/v1/structures", expect=201,
+            json={"name": name, "type": "city_hall", "commune_code": commune},
+        )  # fmt: skip
+        registration = await self.call(
+            "POST", "registry", f"/v1/editions/{edition_id}/registrations", expect=201,
+            json={"structure_id": structure["id"]},
+        )  # fmt: skip
+        assert registration["stratum"]["code"]  # derived, never typed in
+        accepted = await self.call(
+            "POST", "registry",
+            f"/v1/editions/{edition_id}/registrations/{registration['id']}/accept",
+        )  # fmt: skip
+        assert accepted["status"] == "accepted"
+        return {**structure, "stratum": registration["stratum"]}
+
+    async def tasks(self, edition_id: str, structure_id: str) -> list[dict[str, Any]]:
+        body = await self.call(
+            "GET", "fieldwork", f"/v1/editions/{edition_id}/tasks",
+            params={"structure_id": structure_id, "limit": 100},
+        )  # fmt: skip
+        items: list[dict[str, Any]] = body["items"]
+        return items
+
+    async def audit(
+        self,
+        task_id: str,
+        auditor_id: str,
+        answers: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+    ) -> None:
+        """Assign, read, submit (as the auditor) and validate (as the operator) one task."""
+        auditor = self.token("auditor", subject=auditor_id)
+        await self.call(
+            "POST", "fieldwork", f"/v1/tasks/{task_id}/assign", json={"auditor_id": auditor_id}
+        )
+        task = await self.call("GET", "fieldwork", f"/v1/tasks/{task_id}", headers=auditor)
+        await self.call(
+            "POST", "fieldwork", f"/v1/tasks/{task_id}/submission", headers=auditor,
+            json={"answers": answers(task["grid"]["items"])},
+        )  # fmt: skip
+        validated = await self.call("POST", "fieldwork", f"/v1/tasks/{task_id}/validate")
+        assert validated["status"] == "validated"
+
+    async def scorecard(
+        self, edition_id: str, structure_id: str, headers: dict[str, str] | None = None
+    ) -> dict[str, Any] | None:
+        response = await self.http.get(
+            f"{self.urls['reporting']}/v1/editions/{edition_id}/structures/{structure_id}/scorecard",
+            headers=headers or self.operator,
+        )
+        return response.json() if response.status_code == 200 else None
+
+
+def all_yes(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every item fully satisfied."""
+    answers = []
+    for item in items:
+        if item["answer_type"] == "yes_no":
+            value: Any = True
+        elif item["answer_type"] == "scale":
+            value = item["scale_max"]
+        else:
+            value = 0
+        answers.append({"item_code": item["code"], "value": value})
+    return answers
+
+
+def random_answers(rng: random.Random) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
+    def answer(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for item in items:
+            if item["answer_type"] == "yes_no":
+                value: Any = rng.random() < 0.6
+            elif item["answer_type"] == "scale":
+                value = rng.randint(0, item["scale_max"])
+            else:
+                value = float(Decimal(str(item["target"]))) * rng.uniform(0.2, 2)
+            out.append(
+                {
+                    "item_code": item["code"],
+                    "value": round(value, 2) if isinstance(value, float) else value,
+                }
+            )
+        return out
+
+    return answer
+
+
+async def new_edition(api: Api, year: int) -> str:
+    edition = await api.call(
+        "POST", "registry", "/v1/editions", expect=201, json={"year": year, "name": f"E2E {year}"}
+    )
+    return str(edition["id"])
+
+
+async def test_the_slice_through_the_four_services(system: System, token: Headers) -> None:
+    api = Api(system, token)
+    edition_id = await new_edition(api, 2026)
+    nantes = await api.register(edition_id, "Mairie de Nantes", "44109")
+    rennes = await api.register(edition_id, "Mairie de Rennes", "35238")
+    pornic = await api.register(edition_id, "Mairie de Pornic", "44131")
+    assert nantes["stratum"]["code"] == rennes["stratum"]["code"] == "cities-50k-plus"
+    assert pornic["stratum"]["code"] == "cities-under-20k"
+
+    plans = {}
+    for structure in (nantes, rennes, pornic):
+        plans[structure["id"]] = await eventually(
+            lambda s=structure: api.tasks(edition_id, s["id"])  # type: ignore[misc]
+        )
+        assert len(plans[structure["id"]]) == 13  # 4 e-mails, 4 calls, 1 machine, 3 letters, 1 site
+
+    auditor = await api.call(
+        "POST", "fieldwork", "/v1/auditors", expect=201, json={"pseudonym": "A1"}
+    )
+    by_channel = {t["channel"]: t for t in plans[nantes["id"]]}
+    await api.audit(by_channel["phone"]["id"], auditor["id"], all_yes)
+    await api.audit(by_channel["email"]["id"], auditor["id"], random_answers(random.Random(1)))
+    await api.audit(plans[rennes["id"]][0]["id"], auditor["id"], random_answers(random.Random(2)))
+    await api.audit(plans[pornic["id"]][0]["id"], auditor["id"], random_answers(random.Random(3)))
+
+    card = await eventually(
+        lambda: _with_audits(api.scorecard(edition_id, nantes["id"]), 2, sample=3)
+    )
+    scores = await api.call(
+        "GET", "scoring", f"/v1/editions/{edition_id}/structures/{nantes['id']}/audit-scores"
+    )
+    by_channel_score = {s["channel"]: Decimal(s["score"]) for s in scores}
+    assert by_channel_score["phone"] == Decimal("100.00")
+    expected = (by_channel_score["phone"] + by_channel_score["email"]) / 2
+    assert Decimal(card["score"]) == expected.quantize(Decimal("0.01"))
+    assert card["stratum"]["code"] == "cities-50k-plus"
+    assert card["stratum_comparison"]["structures"] == 2  # Nantes and Rennes
+    assert card["sample"]["structures"] == 3
+
+    # Confidentiality: a structure reads its own scorecard, not another's.
+    own = await api.scorecard(edition_id, nantes["id"], token("structure", subject=nantes["id"]))
+    assert own is not None
+    assert own["score"] == card["score"]
+    other = await api.http.get(
+        f"{system.urls['reporting']}/v1/editions/{edition_id}/structures/{rennes['id']}/scorecard",
+        headers=token("structure", subject=nantes["id"]),
+    )
+    assert other.status_code == 403
+    assert other.headers["content-type"] == "application/problem+json"
+
+
+async def _with_audits(pending: Any, audits: int, *, sample: int) -> dict[str, Any] | None:
+    card: dict[str, Any] | None = await pending
+    if card and card["audits"] == audits and card["sample"]["structures"] == sample:
+        return card
+    return None
+
+
+async def test_a_nats_outage_during_validations_loses_and_duplicates_nothing(
+    system: System, token: Headers
+) -> None:
+    api = Api(system, token)
+    edition_id = await new_edition(api, 2027)
+    structure = await api.register(edition_id, "Mairie d'Angers", "49007")
+    tasks = await eventually(lambda: api.tasks(edition_id, structure["id"]))
+    auditor = await api.call(
+        "POST", "fieldwork", "/v1/auditors", expect=201, json={"pseudonym": "A2"}
+    )
+    rng = random.Random(7)
+
+    validated: list[str] = []
+
+    async def validate_all() -> None:
+        for task in tasks:
+            await api.audit(task["id"], auditor["id"], random_answers(rng))
+            validated.append(task["id"])
+            await asyncio.sleep(0.15)
+
+    validating = asyncio.create_task(validate_all())
+    await eventually(lambda: _at_least(validated, 3))  # a few audits go through normally
+    system.nats.stop()
+    before_outage = len(validated)
+    await asyncio.sleep(1.5)  # validations keep being accepted: their events wait in the outbox
+    during_outage = len(validated) - before_outage
+    system.nats.start()  # same port, same JetStream store
+    await validating
+    assert during_outage > 0
+    assert len(validated) == len(tasks) == 13
+
+    card = await eventually(
+        lambda: _with_audits(api.scorecard(edition_id, structure["id"]), len(tasks), sample=1),
+        within=60,
+    )
+    scores = await api.call(
+        "GET", "scoring", f"/v1/editions/{edition_id}/structures/{structure['id']}/audit-scores"
+    )
+    assert sorted(s["audit_id"] for s in scores) == sorted(t["id"] for t in tasks)
+    mean = sum(Decimal(s["score"]) for s in scores) / len(scores)
+    assert Decimal(card["score"]) == mean.quantize(Decimal("0.01"))
+    for name in system.urls:  # every service is ready again, none was restarted
+        assert system.processes[name].poll() is None
+        ready = await api.http.get(f"{system.urls[name]}/health/ready")
+        assert ready.status_code == 200
+
+
+async def _at_least(items: list[str], count: int) -> bool:
+    return len(items) >= count
