@@ -147,7 +147,11 @@ def create_service_app(
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            _, stuck = await asyncio.wait(tasks, timeout=10)
+            if stuck:
+                log.error(
+                    "background tasks did not stop", extra={"tasks": [t.get_name() for t in stuck]}
+                )
             await bus.close()
             await engine.dispose()
 

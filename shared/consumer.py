@@ -37,6 +37,13 @@ HANDLED = Counter(
 )
 
 
+def raise_if_cancelling() -> None:
+    """nats-py sometimes turns a cancellation into its own error; a loop must still stop."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class PermanentEventError(Exception):
     """The event is readable but can never be applied; retrying would not help."""
 
@@ -108,12 +115,14 @@ class EventConsumer:
                 try:
                     messages = await subscription.fetch(self.batch_size, timeout=self.fetch_timeout)
                 except (FetchTimeoutError, NatsTimeoutError, TimeoutError):
+                    raise_if_cancelling()
                     continue
                 for message in messages:
                     await self.handle(message)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                raise_if_cancelling()
                 log.warning(
                     "consumer loop error; retrying",
                     extra={"consumer": self.durable, "error": repr(exc)},

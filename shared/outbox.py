@@ -17,6 +17,7 @@ from prometheus_client import Counter
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.consumer import raise_if_cancelling
 from shared.db import transaction
 from shared.events import EventEnvelope, Payload, new_event
 from shared.messaging import MessageBus, ensure_stream
@@ -89,6 +90,7 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                raise_if_cancelling()
                 log.warning("outbox relay failed; will retry", extra={"error": str(exc)})
                 relayed = 0
                 backoff = min(backoff * 2, 5.0)

@@ -1,0 +1,105 @@
+"""Conventions every service keeps: paths under /v1, auth on every route, problem+json errors,
+health and metrics."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from barometer_cli.catalog import SERVICES
+from tests.helpers import running
+
+PUBLIC = {"/health/live", "/health/ready", "/metrics"}
+
+
+def build(service: str, make_settings: Any) -> FastAPI:
+    app: FastAPI = importlib.import_module(f"services.{service}.app").create_app(
+        make_settings(service)
+    )
+    return app
+
+
+def api_operations(app: FastAPI) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation)
+        for path, methods in app.openapi()["paths"].items()
+        if path not in PUBLIC
+        for method, operation in methods.items()
+    ]
+
+
+@pytest.mark.parametrize("service", [s.name for s in SERVICES])
+async def test_every_api_route_is_versioned_and_authenticated(
+    service: str, make_settings: Any
+) -> None:
+    operations = api_operations(build(service, make_settings))
+    assert operations, "a service exposes at least one /v1 route"
+    for path, method, operation in operations:
+        assert path.startswith("/v1/"), path
+        assert operation.get("security") == [{"HTTPBearer": []}], (
+            f"{method} {path} declares no auth"
+        )
+
+
+@pytest.mark.parametrize("service", [s.name for s in SERVICES])
+async def test_health_metrics_and_auth_errors(service: str, make_settings: Any, token: Any) -> None:
+    app = build(service, make_settings)
+    path = next(p for p, m, _ in api_operations(app) if m == "get")
+    path = path.replace("{", "").replace("}", "")  # placeholder ids are fine before auth
+    async with running(app) as client:
+        assert (await client.get("/health/live")).status_code == 200
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"database": "ok", "nats": "ok"}
+        metrics = await client.get("/metrics")
+        assert "http_requests_total" in metrics.text
+
+        anonymous = await client.get(path)
+        assert anonymous.status_code == 401
+        assert anonymous.headers["content-type"] == "application/problem+json"
+        assert anonymous.json()["type"].endswith("/unauthorized")
+
+        forged = await client.get(path, headers={"Authorization": "Bearer not.a.token"})
+        assert forged.status_code == 401
+
+        unknown = await client.get("/v1/nothing-here", headers=token("operator"))
+        assert unknown.status_code == 404
+        assert unknown.headers["content-type"] == "application/problem+json"
+        assert unknown.headers["x-request-id"]
+
+
+async def test_a_token_signed_by_another_key_is_refused(make_settings: Any, tmp_path: Any) -> None:
+    from shared.auth import Role, issue_token
+    from shared.settings import ServiceSettings
+
+    app = build("reporting", make_settings)
+    stranger = issue_token(ServiceSettings(data_dir=tmp_path), role=Role.OPERATOR, subject="x")
+    async with running(app) as client:
+        response = await client.get(
+            "/v1/editions/00000000-0000-0000-0000-000000000000/structures/00000000-0000-0000-0000-000000000000/scorecard",
+            headers={"Authorization": f"Bearer {stranger}"},
+        )
+    assert response.status_code == 401
+    assert "invalid bearer token" in response.json()["detail"]
+
+
+async def test_wrong_role_and_bad_ids_are_4xx_problems(make_settings: Any, token: Any) -> None:
+    app = build("scoring", make_settings)
+    async with running(app) as client:
+        base = "/v1/editions/00000000-0000-0000-0000-000000000001/audits"
+        as_auditor = await client.get(
+            f"{base}/00000000-0000-0000-0000-000000000002/score", headers=token("auditor")
+        )
+        assert as_auditor.status_code == 403
+        assert as_auditor.headers["content-type"] == "application/problem+json"
+        not_uuid = await client.get(f"{base}/not-a-uuid/score", headers=token("operator"))
+        assert not_uuid.status_code == 422
+        assert not_uuid.json()["errors"][0]["location"] == "path.audit_id"
+        missing = await client.get(
+            f"{base}/00000000-0000-0000-0000-000000000002/score", headers=token("operator")
+        )
+        assert missing.status_code == 404
+        assert missing.json()["type"].endswith("/not-found")
