@@ -93,6 +93,7 @@ def _start_service(spec: ServiceSpec, infra: Infrastructure) -> subprocess.Popen
         [sys.executable, "-m", spec.module],
         env=env,
         preexec_fn=lambda: die_with_parent(signal.SIGTERM),
+        start_new_session=True,  # Ctrl-C reaches only this runner, which stops them in order
     )
 
 
@@ -114,7 +115,9 @@ def _wait_ready(urls: dict[str, str], processes: dict[str, subprocess.Popen[byte
 
 
 def run_dev(*, load_demo: bool = True) -> int:
+    # Explicit handlers: a shell may start us with SIGINT ignored (background jobs).
     signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
         with embedded_infrastructure() as infra:

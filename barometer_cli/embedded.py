@@ -89,6 +89,7 @@ class _Child:
             stdin=subprocess.DEVNULL,
             user=user,
             preexec_fn=lambda: die_with_parent(sig),
+            start_new_session=True,  # stopped by their owner, not by the terminal's Ctrl-C
         )
         log.close()
         deadline = time.monotonic() + timeout
