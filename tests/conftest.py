@@ -4,6 +4,7 @@ migrations applied to a template database, and a fresh database cloned from it p
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -68,14 +69,14 @@ async def _admin(infra: Infra, sql: str) -> None:
 
 
 @pytest.fixture(scope="session")
-async def template_url(infra: Infra) -> str:
+async def template_url(infra: Infra) -> AsyncIterator[str]:
     await _admin(infra, f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
     await _admin(infra, f'CREATE DATABASE "{TEMPLATE_DB}"')
     url = _with_database(infra.admin_url, TEMPLATE_DB)
-    import asyncio
 
     await asyncio.to_thread(migrate_all, url)
-    return url
+    yield url
+    await _admin(infra, f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
 
 
 @pytest.fixture
