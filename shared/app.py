@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.auth import TokenVerifier
@@ -167,6 +167,16 @@ def create_service_app(
     return app
 
 
+def _is_pep249_data_error(exc: Exception) -> bool:
+    """The driver's DataError (PEP 249), e.g. an integer beyond the column's range."""
+    seen: BaseException | None = getattr(exc, "orig", None)
+    while seen is not None:  # the adapter's error wraps asyncpg's own DataError
+        if any(k.__name__ == "DataError" for k in type(seen).__mro__):
+            return True
+        seen = seen.__cause__
+    return False
+
+
 def _install_database_error_handlers(app: FastAPI) -> None:
     async def on_integrity(request: Request, exc: Exception) -> JSONResponse:
         log.warning("integrity error", extra={"error": str(exc)[:500]})
@@ -178,12 +188,25 @@ def _install_database_error_handlers(app: FastAPI) -> None:
             detail="the change conflicts with existing data (duplicate or missing reference)",
         )
 
+    async def on_data(request: Request, exc: Exception) -> JSONResponse:
+        # Input that passed validation but does not fit a column (a bound missed in a schema).
+        log.warning("data error", extra={"error": str(exc)[:500]})
+        return problem_response(
+            request,
+            status=422,
+            slug="value-out-of-range",
+            title="Invalid request",
+            detail="a value is out of the range or format the service can store",
+        )
+
     async def on_database(request: Request, exc: Exception) -> JSONResponse:
         lost = isinstance(exc, OSError) or (
             isinstance(exc, DBAPIError)
             and (exc.connection_invalidated or isinstance(exc.orig, OSError))
         )
         if not lost:
+            if _is_pep249_data_error(exc):
+                return await on_data(request, exc)
             return await unexpected_error(request, exc)
         log.error("database unreachable", extra={"error": str(exc)[:500]})
         return problem_response(
@@ -196,5 +219,6 @@ def _install_database_error_handlers(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(IntegrityError, on_integrity)
+    app.add_exception_handler(DataError, on_data)
     app.add_exception_handler(DBAPIError, on_database)
     app.add_exception_handler(OSError, on_database)

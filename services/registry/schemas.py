@@ -63,7 +63,7 @@ class CommuneOut(BaseModel):
 class EditionIn(Input):
     year: int = Field(ge=2012, le=2100)
     name: Name
-    min_population: int = Field(default=3500, ge=0)
+    min_population: int = Field(default=3500, ge=0, le=100_000_000)
 
 
 class StratumRuleOut(BaseModel):

@@ -7,9 +7,12 @@ import importlib
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Integer, bindparam, func, select
 
 from barometer_cli.catalog import SERVICES
+from services.scoring.models import tables as scoring_tables
+from shared.app import SessionDep, create_service_app
 from tests.helpers import running
 
 PUBLIC = {"/health/live", "/health/ready", "/metrics"}
@@ -103,3 +106,28 @@ async def test_wrong_role_and_bad_ids_are_4xx_problems(make_settings: Any, token
         )
         assert missing.status_code == 404
         assert missing.json()["type"].endswith("/not-found")
+
+
+probe_router = APIRouter()
+
+
+@probe_router.get("/probe/{number}")
+async def probe(number: int, session: SessionDep) -> dict[str, int]:
+    value = await session.scalar(select(func.abs(bindparam("n", number, type_=Integer))))
+    return {"value": int(value or 0)}
+
+
+async def test_a_value_the_database_cannot_store_is_a_422_not_a_500(make_settings: Any) -> None:
+    """Safety net behind the schemas' bounds: the driver's DataError becomes a problem."""
+    app = create_service_app(
+        settings=make_settings("scoring"),
+        title="t",
+        description="t",
+        tables=scoring_tables,
+        routers=[probe_router],
+    )
+    async with running(app) as client:
+        assert (await client.get("/v1/probe/-5")).json() == {"value": 5}
+        response = await client.get(f"/v1/probe/{10**12}")
+    assert response.status_code == 422
+    assert response.json()["type"].endswith("/value-out-of-range")
