@@ -38,8 +38,8 @@ from shared.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-# Numbers travel in events with 4 decimals ("1.0000"), never as "1" or "0": a bare "1" would
-# be read back as `true` by `AnswerV1` (bool is tried first in its union).
+# Numbers travel in events as stored (4 decimals, the column's scale); `AnswerV1.value` is a
+# StrictBool-or-Decimal, so a number never reads back as a boolean.
 ANSWER_QUANTUM = Decimal("0.0001")
 
 ASSIGNABLE = {TaskStatus.PLANNED, TaskStatus.ASSIGNED}
