@@ -97,21 +97,27 @@ def _start_service(spec: ServiceSpec, infra: Infrastructure) -> subprocess.Popen
     )
 
 
-def _wait_ready(urls: dict[str, str], processes: dict[str, subprocess.Popen[bytes]]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+def wait_ready(
+    urls: dict[str, str],
+    processes: dict[str, subprocess.Popen[bytes]],
+    *,
+    seconds: float = READY_TIMEOUT_SECONDS,
+) -> None:
+    """Until every service answers 200 on /health/ready; fails if one exits or time runs out."""
+    deadline = time.monotonic() + seconds
     pending = dict(urls)
     while pending:
         for name, url in list(pending.items()):
             if processes[name].poll() is not None:
-                raise SystemExit(
+                raise RuntimeError(
                     f"{name} exited during start-up (code {processes[name].returncode})"
                 )
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
                     del pending[name]
         if time.monotonic() > deadline:
-            raise SystemExit(f"not ready after {READY_TIMEOUT_SECONDS}s: {sorted(pending)}")
-        time.sleep(0.3)
+            raise RuntimeError(f"not ready after {seconds}s: {sorted(pending)}")
+        time.sleep(0.1)
 
 
 def run_dev(*, load_demo: bool = True) -> int:
@@ -131,7 +137,10 @@ def run_dev(*, load_demo: bool = True) -> int:
                 host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
                 urls[spec.name] = f"http://{host}:{settings.port}"
                 processes[spec.name] = _start_service(spec, infra)
-            _wait_ready(urls, processes)
+            try:
+                wait_ready(urls, processes)
+            except RuntimeError as exc:
+                raise SystemExit(str(exc)) from exc
             operator = issue_token(
                 ServiceSettings(data_dir=data_dir), role=Role.OPERATOR, subject="dev-operator"
             )

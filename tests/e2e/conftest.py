@@ -7,15 +7,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from barometer_cli.catalog import SERVICES
+from barometer_cli.dev import wait_ready
 from barometer_cli.embedded import EmbeddedNats, free_port, stop_process
 from tests.conftest import Infra
 
@@ -26,24 +25,6 @@ class System:
     nats: EmbeddedNats
     processes: dict[str, subprocess.Popen[bytes]]
     logs: Path
-
-
-def _wait_ready(system: System, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    pending = dict(system.urls)
-    while pending:
-        for name, url in list(pending.items()):
-            if system.processes[name].poll() is not None:
-                log = (system.logs / f"{name}.log").read_text()[-3000:]
-                raise RuntimeError(f"{name} exited at start:\n{log}")
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                    del pending[name]
-            except httpx.HTTPError:
-                pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"not ready: {sorted(pending)}")
-        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -73,7 +54,11 @@ def system(infra: Infra, database_url: str, tmp_path: Path) -> Iterator[System]:
                 )
             urls[spec.name] = f"http://127.0.0.1:{port}"
         system = System(urls=urls, nats=nats_server, processes=processes, logs=logs)
-        _wait_ready(system)
+        try:
+            wait_ready(urls, processes, seconds=60)
+        except RuntimeError as exc:
+            tails = {name: (logs / f"{name}.log").read_text()[-3000:] for name in processes}
+            raise RuntimeError(f"{exc}; service logs: {tails}") from exc
         yield system
     finally:
         for process in processes.values():
