@@ -138,6 +138,15 @@ class TokenVerifier:
         )
 
 
+def ensure_acts_for_structure(principal: Principal, structure_id: uuid.UUID) -> None:
+    """Results are confidential: the operator sees every structure, a structure only itself."""
+    if principal.role is Role.OPERATOR:
+        return
+    if principal.role is Role.STRUCTURE and principal.subject == str(structure_id):
+        return
+    raise Forbidden(f"this token may not act for structure {structure_id}")
+
+
 _bearer = HTTPBearer(auto_error=False)
 
 

@@ -18,16 +18,10 @@ async def on_registration_accepted(
 
 
 def consumers(runtime: ServiceRuntime) -> list[EventConsumer]:
-    settings = runtime.settings
     return [
-        EventConsumer(
+        runtime.consumer(
             durable="fieldwork-registry",
             producer="registry",
             handlers={"registry.registration.accepted.v1": on_registration_accepted},
-            session_factory=runtime.session_factory,
-            tables=runtime.tables,
-            bus=runtime.bus,
-            batch_size=settings.consumer_batch_size,
-            nak_delay=settings.consumer_nak_delay_seconds,
         )
     ]

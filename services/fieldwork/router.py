@@ -38,14 +38,8 @@ Auditor = Annotated[Principal, require(Role.AUDITOR)]
 
 
 async def _grid_out(session: AsyncSession, grid: Grid) -> GridOut:
-    items = await grid_repo.grid_items(session, grid.id)
-    return GridOut(
-        id=grid.id,
-        code=grid.code,
-        version=grid.version,
-        channel=grid.channel,
-        items=[grid_repo.item_v1(i) for i in items],
-    )
+    snapshot = await grid_repo.snapshot(session, grid)
+    return GridOut(id=grid.id, **snapshot.model_dump())
 
 
 # --- grids ------------------------------------------------------------------------------------

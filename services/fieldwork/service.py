@@ -38,10 +38,6 @@ from shared.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-# Numbers travel in events as stored (4 decimals, the column's scale); `AnswerV1.value` is a
-# StrictBool-or-Decimal, so a number never reads back as a boolean.
-ANSWER_QUANTUM = Decimal("0.0001")
-
 ASSIGNABLE = {TaskStatus.PLANNED, TaskStatus.ASSIGNED}
 SUBMITTABLE = {TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS, TaskStatus.RETURNED}
 CANCELLABLE = {
@@ -183,7 +179,7 @@ async def task_answers(session: AsyncSession, task_id: uuid.UUID) -> list[Answer
 def _answer_v1(row: TaskAnswer) -> AnswerV1:
     value: bool | Decimal | None = row.value_bool
     if row.value_number is not None:
-        value = row.value_number.quantize(ANSWER_QUANTUM)
+        value = row.value_number
     return AnswerV1(item_code=row.item_code, value=value, not_applicable=row.not_applicable)
 
 

@@ -21,7 +21,7 @@ from services.registry.schemas import (
     StructureOut,
 )
 from shared.app import RuntimeDep, SessionDep
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, ensure_acts_for_structure
 from shared.auth import require as require_role
 from shared.errors import NotFound
 
@@ -87,7 +87,7 @@ async def create_structure(body: StructureIn, session: SessionDep) -> StructureO
 async def get_structure(
     structure_id: uuid.UUID, session: SessionDep, principal: Caller
 ) -> StructureOut:
-    service.ensure_own_structure(principal, structure_id)
+    ensure_acts_for_structure(principal, structure_id)
     return await service.read_structure(session, structure_id)
 
 

@@ -41,22 +41,10 @@ from services.registry.strata import (
     derive_stratum,
     is_commune_based,
 )
-from shared.auth import Principal, Role
-from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.auth import Principal, ensure_acts_for_structure
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import EditionCreatedV1, RegistrationAcceptedV1, SiteRef
 from shared.outbox import Outbox
-
-# --- access ---------------------------------------------------------------------------------
-
-
-def ensure_own_structure(principal: Principal, structure_id: uuid.UUID) -> None:
-    """Operators see every structure; a structure's token sees only itself."""
-    if principal.role is Role.OPERATOR:
-        return
-    if principal.role is Role.STRUCTURE and principal.subject == str(structure_id):
-        return
-    raise Forbidden(f"this token may not act for structure {structure_id}")
-
 
 # --- editions -------------------------------------------------------------------------------
 
@@ -129,8 +117,10 @@ async def create_edition(session: AsyncSession, outbox: Outbox, body: EditionIn)
     return edition_out(edition, rules)
 
 
-async def find_edition(session: AsyncSession, edition_id: uuid.UUID) -> Edition:
-    edition = await repo.get_edition(session, edition_id)
+async def find_edition(
+    session: AsyncSession, edition_id: uuid.UUID, *, for_update: bool = False
+) -> Edition:
+    edition = await repo.get_edition(session, edition_id, for_update=for_update)
     if edition is None:
         raise NotFound(f"no edition {edition_id}")
     return edition
@@ -258,11 +248,9 @@ def registration_out(registration: Registration) -> RegistrationOut:
 async def register(
     session: AsyncSession, principal: Principal, edition_id: uuid.UUID, body: RegistrationIn
 ) -> RegistrationOut:
-    ensure_own_structure(principal, body.structure_id)
+    ensure_acts_for_structure(principal, body.structure_id)
     # Locking the edition serialises registrations against a status change.
-    edition = await repo.get_edition(session, edition_id, for_update=True)
-    if edition is None:
-        raise NotFound(f"no edition {edition_id}")
+    edition = await find_edition(session, edition_id, for_update=True)
     structure = await repo.get_structure(session, body.structure_id)
     if structure is None:
         raise Unprocessable(f"unknown structure {body.structure_id}", field="structure_id")
@@ -323,7 +311,7 @@ async def read_registration(
     session: AsyncSession, principal: Principal, edition_id: uuid.UUID, registration_id: uuid.UUID
 ) -> RegistrationOut:
     registration = await find_registration(session, edition_id, registration_id)
-    ensure_own_structure(principal, registration.structure_id)
+    ensure_acts_for_structure(principal, registration.structure_id)
     return registration_out(registration)
 
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from services.reporting.models import Participant, ScoredAudit
 from services.reporting.scorecard import AuditRow, build_scorecard
 from shared.app import SessionDep
-from shared.auth import Principal, Role, current_principal
-from shared.errors import Forbidden, NotFound
+from shared.auth import Principal, current_principal, ensure_acts_for_structure
+from shared.errors import NotFound
 
 router = APIRouter(tags=["scorecards"])
 
@@ -46,13 +46,6 @@ class ScorecardOut(BaseModel):
     sample: ComparisonOut
 
 
-def _may_read(principal: Principal, structure_id: uuid.UUID) -> bool:
-    """Results are confidential: the operator, or the structure itself."""
-    if principal.role is Role.OPERATOR:
-        return True
-    return principal.role is Role.STRUCTURE and principal.subject == str(structure_id)
-
-
 @router.get(
     "/editions/{edition_id}/structures/{structure_id}/scorecard",
     response_model=ScorecardOut,
@@ -65,8 +58,7 @@ async def get_scorecard(
     principal: Annotated[Principal, Depends(current_principal)],
 ) -> ScorecardOut:
     """Roles: operator, or structure (its own scorecard only)."""
-    if not _may_read(principal, structure_id):
-        raise Forbidden("a structure may read only its own scorecard")
+    ensure_acts_for_structure(principal, structure_id)
     participant = await session.get(Participant, (edition_id, structure_id))
     audits = [
         AuditRow(str(row.structure_id), row.channel, row.score)
