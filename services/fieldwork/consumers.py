@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.fieldwork import service
 from shared.app import ServiceRuntime
 from shared.consumer import EventConsumer
-from shared.events import EventEnvelope, Payload, RegistrationAcceptedV1
+from shared.contracts.registry import RegistrationAcceptedV1
+from shared.events import EventEnvelope, Payload
 
 
 async def on_registration_accepted(

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.fieldwork.models import Grid, GridItem
-from shared.events import GridItemV1, GridV1
+from shared.contracts.fieldwork import GridItemV1, GridV1
 
 
 def item_v1(item: GridItem) -> GridItemV1:

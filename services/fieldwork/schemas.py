@@ -8,11 +8,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    model_validator,
+)
 
 from services.fieldwork.models import TaskStatus
 from services.fieldwork.planning import Channel
-from shared.events import GridItemV1
+from shared.contracts.fieldwork import GridItemV1
 
 
 def _no_nul(value: str) -> str:
@@ -91,8 +99,9 @@ class Evidence(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    contacted_at: datetime | None = None
-    answered_at: datetime | None = None
+    # Every timestamp the API accepts carries its UTC offset (a naive one is ambiguous).
+    contacted_at: AwareDatetime | None = None
+    answered_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _coherent(self) -> Evidence:

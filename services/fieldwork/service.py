@@ -32,8 +32,9 @@ from services.fieldwork.planning import Channel, plan_tasks
 from services.fieldwork.schemas import AnswerIn, AuditorIn, Evidence
 from shared.auth import Principal, Role
 from shared.consumer import PermanentEventError
+from shared.contracts.fieldwork import AnswerV1, AuditValidatedV1, answer_problems
+from shared.contracts.registry import RegistrationAcceptedV1
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
-from shared.events import AnswerV1, AuditValidatedV1, RegistrationAcceptedV1, answer_problems
 from shared.outbox import Outbox
 
 log = logging.getLogger(__name__)

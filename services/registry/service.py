@@ -42,8 +42,8 @@ from services.registry.strata import (
     is_commune_based,
 )
 from shared.auth import Principal, ensure_acts_for_structure
+from shared.contracts.registry import EditionCreatedV1, RegistrationAcceptedV1, SiteRef
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.events import EditionCreatedV1, RegistrationAcceptedV1, SiteRef
 from shared.outbox import Outbox
 
 # --- editions -------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.reporting.models import Participant, ScoredAudit
 from shared.app import ServiceRuntime
 from shared.consumer import EventConsumer
-from shared.events import AuditScoredV1, EventEnvelope, Payload, RegistrationAcceptedV1
+from shared.contracts.registry import RegistrationAcceptedV1
+from shared.contracts.scoring import AuditScoredV1
+from shared.events import EventEnvelope, Payload
 
 
 async def on_registration_accepted(

@@ -9,7 +9,9 @@ from services.scoring.models import AuditScore
 from services.scoring.rules import UnscorableAudit, score_audit
 from shared.app import ServiceRuntime
 from shared.consumer import EventConsumer, EventHandler, PermanentEventError
-from shared.events import AuditScoredV1, AuditValidatedV1, EventEnvelope, Payload
+from shared.contracts.fieldwork import AuditValidatedV1
+from shared.contracts.scoring import AuditScoredV1
+from shared.events import EventEnvelope, Payload
 from shared.outbox import Outbox
 
 

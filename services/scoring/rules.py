@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from shared.events import AnswerV1, GridItemV1, GridV1, answer_problems
+from shared.contracts.fieldwork import AnswerV1, GridItemV1, GridV1, answer_problems
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")

@@ -16,7 +16,9 @@ import nats
 from nats.js import JetStreamContext
 
 from services.fieldwork.app import create_app
-from shared.events import AuditValidatedV1, RegistrationAcceptedV1, SiteRef, new_event
+from shared.contracts.fieldwork import AuditValidatedV1
+from shared.contracts.registry import RegistrationAcceptedV1, SiteRef
+from shared.events import new_event
 from shared.messaging import ensure_stream
 from tests.helpers import eventually, running
 
@@ -325,6 +327,18 @@ async def test_answers_that_do_not_fit_the_grid_are_refused(make_settings, token
                 json={"answers": PHONE_ANSWERS, "evidence": evidence},
             )
             assert r.status_code == 422, evidence
+        # A timestamp without a UTC offset is ambiguous: refused with the field named (it once
+        # reached a naive/aware comparison and answered 500).
+        r = await fw.client.post(
+            f"/v1/tasks/{task['id']}/submission",
+            headers=me,
+            json={"answers": PHONE_ANSWERS, "evidence": {
+                "contacted_at": "2017-10-25T10:00:00+02:00",
+                "answered_at": "2017-10-26T09:00:00"}},
+        )  # fmt: skip
+        assert r.status_code == 422
+        assert r.headers["content-type"] == "application/problem+json"
+        assert "answered_at" in r.text
         huge = [dict(a) for a in PHONE_ANSWERS]
         huge[0]["value"] = 1e30
         r = await fw.client.post(f"/v1/tasks/{task['id']}/submission", headers=me,

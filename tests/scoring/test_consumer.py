@@ -10,7 +10,8 @@ from decimal import Decimal
 import nats
 
 from services.scoring.app import create_app
-from shared.events import AnswerV1, AuditValidatedV1, GridItemV1, GridV1, new_event
+from shared.contracts.fieldwork import AnswerV1, AuditValidatedV1, GridItemV1, GridV1
+from shared.events import new_event
 from shared.messaging import ensure_stream
 from tests.helpers import eventually, running
 

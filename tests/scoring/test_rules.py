@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from services.scoring.rules import UnscorableAudit, score_audit
-from shared.events import AnswerV1, GridItemV1, GridV1
+from shared.contracts.fieldwork import AnswerV1, GridItemV1, GridV1
 
 
 def grid() -> GridV1:

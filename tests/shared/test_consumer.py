@@ -13,7 +13,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.consumer import EventConsumer, EventHandler
-from shared.events import EditionCreatedV1, EventEnvelope, Payload, new_event
+from shared.contracts.registry import EditionCreatedV1
+from shared.events import EventEnvelope, Payload, new_event
 from shared.messaging import ensure_stream
 from tests.helpers import eventually
 from tests.shared.conftest import Plumbing

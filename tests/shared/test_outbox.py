@@ -10,8 +10,8 @@ import nats
 from sqlalchemy import func, select, update
 
 from barometer_cli.embedded import EmbeddedNats
+from shared.contracts.registry import EditionCreatedV1
 from shared.db import transaction
-from shared.events import EditionCreatedV1
 from shared.messaging import MessageBus
 from shared.outbox import Outbox, OutboxRelay
 from tests.shared.conftest import Plumbing

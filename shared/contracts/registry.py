@@ -1,0 +1,104 @@
+"""Events the registry publishes (stream `REGISTRY`)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from pydantic import Field
+
+from shared.contracts.base import Payload
+
+
+class EditionCreatedV1(Payload):
+    edition_id: uuid.UUID
+    year: int
+    name: str
+    status: str
+
+
+class SiteRef(Payload):
+    site_id: uuid.UUID
+    name: str
+    principal: bool
+
+
+class RegistrationAcceptedV1(Payload):
+    registration_id: uuid.UUID
+    edition_id: uuid.UUID
+    structure_id: uuid.UUID
+    structure_type: str
+    commune_code: str | None
+    population: int | None
+    stratum_code: str
+    stratum_label: str
+    certified: bool
+    offer: str
+    sites: list[SiteRef]
+
+
+# --- v2: everything fieldwork and scoring need to plan and compare ----------------------------
+
+
+class ContactPointV2(Payload):
+    """How an auditor reaches a site on one channel (an address, a number, a URL...)."""
+
+    channel: str = Field(description="email, letter, phone, answering_machine, website, ...")
+    value: str
+
+
+class SiteV2(Payload):
+    site_id: uuid.UUID
+    name: str
+    principal: bool
+    commune_code: str | None
+    departement_code: str | None
+    contacts: list[ContactPointV2]
+
+
+class ChannelWindowV2(Payload):
+    """A period (inclusive dates) in which a channel's audits take place; a channel may have
+    several (2020 had two periods around a pause)."""
+
+    channel: str
+    starts_on: date
+    ends_on: date
+
+
+class ChannelQuotaV2(Payload):
+    """Audits per site on a channel; `requires_option` names the option that brings them
+    (e.g. `visits` for the 2 mystery visits), None when every site gets them."""
+
+    channel: str
+    audits_per_site: int = Field(ge=0)
+    requires_option: str | None = None
+
+
+class RegistrationAcceptedV2(Payload):
+    registration_id: uuid.UUID
+    edition_id: uuid.UUID
+    edition_year: int
+    structure_id: uuid.UUID
+    structure_name: str
+    structure_type: str
+    commune_code: str | None
+    departement_code: str | None
+    region_code: str | None
+    population: int | None
+    stratum_code: str
+    stratum_label: str
+    certified: bool = Field(description="certified at the time of the edition's fieldwork")
+    certifications: list[str]
+    offer: str
+    options: list[str]
+    competes_for_trophies: bool
+    sites: list[SiteV2]
+    windows: list[ChannelWindowV2]
+    quotas: list[ChannelQuotaV2]
+
+
+PAYLOADS: dict[str, type[Payload]] = {
+    "registry.edition.created.v1": EditionCreatedV1,
+    "registry.registration.accepted.v1": RegistrationAcceptedV1,
+    "registry.registration.accepted.v2": RegistrationAcceptedV2,
+}
