@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from services.registry.models import tables
 from services.registry.router import router
 from services.registry.settings import RegistrySettings
+from services.registry.territories.router import router as territories_router
 from shared.app import create_service_app
 
 
@@ -17,6 +18,6 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             "registrations; French territories as reference data."
         ),
         tables=tables,
-        routers=[router],
+        routers=[territories_router, router],
         producer="registry",
     )

@@ -1,5 +1,5 @@
-"""Tables of the registry service: territories, editions and their strata, structures,
-sites, certifications and registrations."""
+"""Tables of the registry service: editions and their strata, structures, sites,
+certifications and registrations (territories: `territories/models.py`)."""
 
 from __future__ import annotations
 
@@ -19,54 +19,11 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import service_metadata
-from shared.tables import messaging_tables
+from services.registry.base import Base, metadata, tables
 
-metadata = service_metadata()
-tables = messaging_tables(metadata)
-
-
-class Base(DeclarativeBase):
-    metadata = metadata
-
-
-# --- territories (reference data, loaded by the initial migration) ---------------------------
-
-
-class Region(Base):
-    __tablename__ = "regions"
-
-    code: Mapped[str] = mapped_column(Text, primary_key=True)
-    name: Mapped[str] = mapped_column(Text)
-
-
-class Departement(Base):
-    __tablename__ = "departements"
-
-    code: Mapped[str] = mapped_column(Text, primary_key=True)
-    name: Mapped[str] = mapped_column(Text)
-    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
-
-
-class Commune(Base):
-    __tablename__ = "communes"
-
-    code: Mapped[str] = mapped_column(Text, primary_key=True)
-    name: Mapped[str] = mapped_column(Text)
-    departement_code: Mapped[str] = mapped_column(ForeignKey("departements.code"), index=True)
-    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
-    population: Mapped[int | None] = mapped_column(Integer)
-
-
-class Epci(Base):
-    __tablename__ = "epcis"
-
-    siren: Mapped[str] = mapped_column(Text, primary_key=True)
-    name: Mapped[str] = mapped_column(Text)
-    type: Mapped[str] = mapped_column(Text)
-    population: Mapped[int] = mapped_column(Integer)
+__all__ = ["Base", "metadata", "tables"]
 
 
 # --- editions -------------------------------------------------------------------------------

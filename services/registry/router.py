@@ -1,4 +1,4 @@
-"""HTTP routes of the registry: territories, editions, structures and registrations."""
+"""HTTP routes of the registry: editions, structures and registrations."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.registry import repository as repo
 from services.registry import service
 from services.registry.schemas import (
-    CommuneOut,
     EditionIn,
     EditionOut,
     RefusalIn,
@@ -23,7 +21,6 @@ from services.registry.schemas import (
 from shared.app import RuntimeDep, SessionDep
 from shared.auth import Principal, Role, ensure_acts_for_structure
 from shared.auth import require as require_role
-from shared.errors import NotFound
 
 router = APIRouter()
 
@@ -31,28 +28,6 @@ ANY_ROLE = require_role(*Role)
 OPERATOR = require_role(Role.OPERATOR)
 OPERATOR_OR_STRUCTURE = require_role(Role.OPERATOR, Role.STRUCTURE)
 Caller = Annotated[Principal, OPERATOR_OR_STRUCTURE]
-
-
-# --- territories ----------------------------------------------------------------------------
-
-
-@router.get(
-    "/territories/communes/{code}",
-    response_model=CommuneOut,
-    tags=["territories"],
-    dependencies=[ANY_ROLE],
-)
-async def get_commune(code: str, session: SessionDep) -> CommuneOut:
-    commune = await repo.get_commune(session, code)
-    if commune is None:
-        raise NotFound(f"no current commune with INSEE code {code!r}")
-    return CommuneOut(
-        code=commune.code,
-        name=commune.name,
-        departement_code=commune.departement_code,
-        region_code=commune.region_code,
-        population=commune.population,
-    )
 
 
 # --- editions -------------------------------------------------------------------------------

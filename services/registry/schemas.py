@@ -46,17 +46,6 @@ class RegistrationStatus(StrEnum):
     REFUSED = "refused"
 
 
-# --- territories ----------------------------------------------------------------------------
-
-
-class CommuneOut(BaseModel):
-    code: str
-    name: str
-    departement_code: str
-    region_code: str
-    population: int | None
-
-
 # --- editions -------------------------------------------------------------------------------
 
 

@@ -41,6 +41,7 @@ from services.registry.strata import (
     derive_stratum,
     is_commune_based,
 )
+from services.registry.territories import service as territories
 from shared.auth import Principal, ensure_acts_for_structure
 from shared.contracts.registry import EditionCreatedV1, RegistrationAcceptedV1, SiteRef
 from shared.errors import Conflict, NotFound, Unprocessable
@@ -143,41 +144,36 @@ async def list_editions(session: AsyncSession, year: int | None) -> list[Edition
 
 async def _place(session: AsyncSession, structure: Structure, body: StructureIn) -> None:
     """Fill the territory fields and the population from the one code the body gives."""
+    place: territories.Place | None
     if body.type is StructureType.INTERCOMMUNALITY:
         assert body.epci_siren is not None
-        epci = await repo.get_epci(session, body.epci_siren)
-        if epci is None:
+        place = await territories.epci(session, body.epci_siren)
+        if place is None:
             raise Unprocessable(f"unknown EPCI SIREN {body.epci_siren!r}", field="epci_siren")
-        structure.epci_siren = epci.siren
-        structure.population = epci.population
     elif body.type is StructureType.DEPARTEMENT:
         assert body.departement_code is not None
-        departement = await repo.get_departement(session, body.departement_code)
-        if departement is None:
+        place = await territories.departement(session, body.departement_code)
+        if place is None:
             raise Unprocessable(
                 f"unknown département code {body.departement_code!r}", field="departement_code"
             )
-        structure.departement_code = departement.code
-        structure.region_code = departement.region_code
-        structure.population = await repo.population_of_departement(session, departement.code)
     elif body.type is StructureType.REGION:
         assert body.region_code is not None
-        region = await repo.get_region(session, body.region_code)
-        if region is None:
+        place = await territories.region(session, body.region_code)
+        if place is None:
             raise Unprocessable(f"unknown région code {body.region_code!r}", field="region_code")
-        structure.region_code = region.code
-        structure.population = await repo.population_of_region(session, region.code)
     else:
         assert body.commune_code is not None
-        commune = await repo.get_commune(session, body.commune_code)
-        if commune is None:
+        place = await territories.commune(session, body.commune_code)
+        if place is None:
             raise Unprocessable(
                 f"unknown commune INSEE code {body.commune_code!r}", field="commune_code"
             )
-        structure.commune_code = commune.code
-        structure.departement_code = commune.departement_code
-        structure.region_code = commune.region_code
-        structure.population = commune.population
+    structure.commune_code = place.commune_code
+    structure.epci_siren = place.epci_siren
+    structure.departement_code = place.departement_code
+    structure.region_code = place.region_code
+    structure.population = place.population
 
 
 def structure_out(

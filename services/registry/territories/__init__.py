@@ -1,0 +1,1 @@
+"""Territories: régions, départements, communes and EPCI with their legal populations."""
