@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.reporting.models import Participant, ScoredAudit
 from shared.app import ServiceRuntime
 from shared.consumer import EventConsumer
-from shared.contracts.registry import RegistrationAcceptedV1
+from shared.contracts.registry import RegistrationAcceptedV1, RegistrationAcceptedV2
 from shared.contracts.scoring import AuditScoredV1
 from shared.events import EventEnvelope, Payload
 
@@ -20,6 +20,8 @@ from shared.events import EventEnvelope, Payload
 async def on_registration_accepted(
     session: AsyncSession, envelope: EventEnvelope, payload: Payload
 ) -> None:
+    if isinstance(payload, RegistrationAcceptedV2):
+        payload = payload.as_v1()
     assert isinstance(payload, RegistrationAcceptedV1)
     values = {
         "structure_type": payload.structure_type,
@@ -56,7 +58,10 @@ def consumers(runtime: ServiceRuntime) -> list[EventConsumer]:
         runtime.consumer(
             durable="reporting-registry",
             producer="registry",
-            handlers={"registry.registration.accepted.v1": on_registration_accepted},
+            handlers={
+                "registry.registration.accepted.v1": on_registration_accepted,
+                "registry.registration.accepted.v2": on_registration_accepted,
+            },
         ),
         runtime.consumer(
             durable="reporting-scoring",

@@ -96,6 +96,24 @@ class RegistrationAcceptedV2(Payload):
     windows: list[ChannelWindowV2]
     quotas: list[ChannelQuotaV2]
 
+    def as_v1(self) -> RegistrationAcceptedV1:
+        """The v1 reading of this event, for consumers that need no more than v1 carried."""
+        return RegistrationAcceptedV1(
+            registration_id=self.registration_id,
+            edition_id=self.edition_id,
+            structure_id=self.structure_id,
+            structure_type=self.structure_type,
+            commune_code=self.commune_code,
+            population=self.population,
+            stratum_code=self.stratum_code,
+            stratum_label=self.stratum_label,
+            certified=self.certified,
+            offer=self.offer,
+            sites=[
+                SiteRef(site_id=s.site_id, name=s.name, principal=s.principal) for s in self.sites
+            ],
+        )
+
 
 PAYLOADS: dict[str, type[Payload]] = {
     "registry.edition.created.v1": EditionCreatedV1,
