@@ -16,7 +16,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.auth import TokenVerifier
-from shared.consumer import EventConsumer, EventHandler
+from shared.consumer import BatchHandler, EventConsumer, EventHandler
 from shared.db import create_engine, create_session_factory, database_reachable
 from shared.errors import install_error_handlers, problem_response, unexpected_error
 from shared.messaging import MessageBus
@@ -41,18 +41,32 @@ class ServiceRuntime:
     consumers: list[EventConsumer] = field(default_factory=list)
 
     def consumer(
-        self, *, durable: str, producer: str, handlers: Mapping[str, EventHandler]
+        self,
+        *,
+        durable: str,
+        producer: str,
+        handlers: Mapping[str, EventHandler] | None = None,
+        batch_handler: BatchHandler | None = None,
+        subjects: Sequence[str] | None = None,
     ) -> EventConsumer:
-        """A consumer of `producer`'s stream wired to this service's database and settings."""
+        """A consumer of `producer`'s stream wired to this service's database and settings:
+        per-event `handlers` by subject, or one `batch_handler` (all of `producer`'s subjects
+        unless `subjects` narrows them)."""
+        s = self.settings
         return EventConsumer(
             durable=durable,
             producer=producer,
             handlers=handlers,
+            batch_handler=batch_handler,
+            subjects=subjects,
             session_factory=self.session_factory,
             tables=self.tables,
             bus=self.bus,
-            batch_size=self.settings.consumer_batch_size,
-            nak_delay=self.settings.consumer_nak_delay_seconds,
+            batch_size=s.consumer_batch_size,
+            nak_delay=s.consumer_nak_delay_seconds,
+            max_nak_delay=s.consumer_max_nak_delay_seconds,
+            max_deliveries=s.consumer_max_deliveries,
+            ack_wait=s.consumer_ack_wait_seconds,
         )
 
 

@@ -1,16 +1,35 @@
-"""Consumer base: a durable JetStream pull consumer whose effects are idempotent.
+"""Consumer base: a durable JetStream pull consumer applying whole batches idempotently.
 
-Each message is handled in one transaction that also records its event id in the inbox;
-a redelivered event finds its id there and changes nothing. The message is acked only after
-that commit. Transient failures are nak'ed with a delay; what cannot be read (or keeps
-failing) is written to the dead-letter table and terminated, never retried forever.
+A fetched batch is applied in ONE transaction: one bulk insert of the batch's event ids into
+the inbox (`ON CONFLICT DO NOTHING RETURNING`) drops what was already applied, the effects
+follow, the transaction commits, and only then is every message of the batch acked. A
+redelivered event finds its id in the inbox and changes nothing, so several processes can be
+members of one durable consumer without double counting.
+
+Each message is parsed and validated once. What cannot be read (malformed, unknown type or
+version, no handler) is dead-lettered and terminated without holding back the rest of its
+batch. When a batch's effects fail, the batch is split in halves and retried until the failing
+event stands alone: it is dead-lettered at once when the handler says it never will apply
+(`PermanentEventError`) or after `max_deliveries`, otherwise nak'ed with a growing delay, and
+the rest is applied. A lost database connection naks the whole batch with a growing delay and
+pauses the loop: nothing is dead-lettered for an outage.
+
+Handlers come in two shapes (one per consumer):
+- per event, `async def handler(session, envelope, payload)` keyed by subject; each runs in a
+  SAVEPOINT of the batch transaction, so one failing event is isolated without re-running the
+  others;
+- per batch, `async def handler(session, events)` receiving the batch's new events (duplicates
+  removed) in delivery order, for set-based effects.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 from nats.aio.msg import Msg
@@ -18,12 +37,13 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import FetchTimeoutError
-from prometheus_client import Counter
-from sqlalchemy import insert
+from prometheus_client import Counter, Histogram
+from sqlalchemy import ARRAY, Text, Uuid, bindparam, delete, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import ReturningInsert
 
-from shared.db import transaction
+from shared.db import connection_lost, transaction
 from shared.events import STREAMS, EventEnvelope, Payload, UnknownEvent, parse_event
 from shared.messaging import MessageBus, ensure_stream
 from shared.tables import MessagingTables
@@ -31,9 +51,17 @@ from shared.tables import MessagingTables
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[AsyncSession, EventEnvelope, Payload], Awaitable[None]]
+Event = tuple[EventEnvelope, Payload]
+BatchHandler = Callable[[AsyncSession, Sequence[Event]], Awaitable[None]]
 
 HANDLED = Counter(
     "consumer_messages_total", "Messages handled by consumers", ["consumer", "outcome"]
+)
+BATCH_SECONDS = Histogram(
+    "consumer_batch_seconds",
+    "Time to apply and settle one fetched batch",
+    ["consumer"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
 
@@ -55,36 +83,81 @@ class Outcome(StrEnum):
     DEAD_LETTERED = "dead_lettered"
 
 
+@dataclass(eq=False)
+class Delivery:
+    """One fetched message, read once; its outcome is settled after the batch's commit."""
+
+    message: Msg
+    envelope: EventEnvelope | None = None
+    payload: Payload | None = None
+    reason: str = ""  # why it is dead-lettered
+    outcome: Outcome | None = None
+
+    @property
+    def deliveries(self) -> int:
+        return self.message.metadata.num_delivered or 1
+
+    @property
+    def event_id(self) -> uuid.UUID:
+        assert self.envelope is not None
+        return self.envelope.id
+
+
+class _DatabaseUnreachable(Exception):
+    """The batch could not reach the database; every unsettled message is nak'ed."""
+
+
 class EventConsumer:
     def __init__(
         self,
         *,
         durable: str,
         producer: str,
-        handlers: Mapping[str, EventHandler],
         session_factory: async_sessionmaker[AsyncSession],
         tables: MessagingTables,
         bus: MessageBus,
-        batch_size: int = 50,
+        handlers: Mapping[str, EventHandler] | None = None,
+        batch_handler: BatchHandler | None = None,
+        subjects: Sequence[str] | None = None,
+        batch_size: int = 100,
         nak_delay: float = 2.0,
+        max_nak_delay: float = 60.0,
         max_deliveries: int = 10,
         fetch_timeout: float = 1.0,
+        ack_wait: float = 30.0,
     ) -> None:
+        if (handlers is None) == (batch_handler is None):
+            raise ValueError("give either per-event `handlers` or one `batch_handler`")
         self.durable = durable
         self.producer = producer
         self.stream = STREAMS[producer]
-        self.handlers = dict(handlers)
+        self.handlers = dict(handlers or {})
+        self.batch_handler = batch_handler
+        # A batch handler takes every event of the producer unless told which subjects.
+        self._subjects = sorted(subjects or self.handlers or [f"{producer}.>"])
         self.session_factory = session_factory
         self.tables = tables
         self.bus = bus
         self.batch_size = batch_size
         self.nak_delay = nak_delay
+        self.max_nak_delay = max_nak_delay
         self.max_deliveries = max_deliveries
         self.fetch_timeout = fetch_timeout
+        self.ack_wait = ack_wait
+        self._stopping = asyncio.Event()
+        self._inbox_insert = self._bulk_inbox_insert()
 
     @property
     def subjects(self) -> Sequence[str]:
-        return sorted(self.handlers)
+        return self._subjects
+
+    def _accepts(self, subject: str) -> bool:
+        if self.handlers:
+            return subject in self.handlers
+        return any(
+            subject == s or (s.endswith(".>") and subject.startswith(s[:-1]))
+            for s in self._subjects
+        )
 
     async def ensure(self, js: JetStreamContext) -> None:
         await ensure_stream(js, self.producer)
@@ -95,16 +168,22 @@ class EventConsumer:
                 ack_policy=AckPolicy.EXPLICIT,
                 deliver_policy=DeliverPolicy.ALL,
                 filter_subjects=list(self.subjects),
-                ack_wait=30,
-                max_ack_pending=1000,
+                ack_wait=self.ack_wait,
+                max_ack_pending=max(1000, 4 * self.batch_size),
             ),
         )
 
+    def stop(self) -> None:
+        """Finish the batch in hand (applied and acked, or nak'ed), then leave `run`."""
+        self._stopping.set()
+
     async def run(self) -> None:
-        """Fetch and handle batches until cancelled, riding out NATS and database outages."""
+        """Fetch and apply batches until stopped or cancelled, riding out NATS and database
+        outages."""
         await self.bus.wait_connected()
         subscription: JetStreamContext.PullSubscription | None = None
-        while True:
+        pause = self.nak_delay
+        while not self._stopping.is_set():
             try:
                 if subscription is None:
                     js = self.bus.js
@@ -117,8 +196,11 @@ class EventConsumer:
                 except (FetchTimeoutError, NatsTimeoutError, TimeoutError):
                     raise_if_cancelling()
                     continue
-                for message in messages:
-                    await self.handle(message)
+                if await self.handle_batch(messages):
+                    pause = self.nak_delay
+                else:  # the database is out of reach: wait longer each time
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, self.max_nak_delay)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -130,64 +212,206 @@ class EventConsumer:
                 subscription = None
                 await asyncio.sleep(1.0)
 
-    async def handle(self, message: Msg) -> Outcome:
-        outcome = await self._apply(message)
-        HANDLED.labels(self.durable, outcome.value).inc()
-        if outcome is Outcome.RETRY:
-            await message.nak(delay=self.nak_delay)
-        elif outcome is Outcome.DEAD_LETTERED:
-            await message.term()
-        else:
-            await message.ack()
-        return outcome
-
-    async def _apply(self, message: Msg) -> Outcome:
-        deliveries = message.metadata.num_delivered or 1
+    async def handle_batch(self, messages: Sequence[Msg]) -> bool:
+        """Apply a fetched batch and settle every message; False when the database was out
+        of reach (every message not applied by then is nak'ed)."""
+        started = time.perf_counter()
+        deliveries = [self._read(message) for message in messages]
+        unreadable = [d for d in deliveries if d.envelope is None]
+        readable = [d for d in deliveries if d.envelope is not None]
+        reachable = True
         try:
-            envelope, payload = parse_event(message.data)
-            handler = self.handlers.get(envelope.subject)
-            if handler is None:
-                raise UnknownEvent(f"{self.durable} has no handler for {envelope.subject}")
+            await self._apply(readable, unreadable)
+        except Exception as exc:
+            raise_if_cancelling()
+            reachable = False
+            log.warning(
+                "batch not applied; it will be redelivered",
+                extra={"consumer": self.durable, "error": repr(exc)},
+            )
+        await self._settle(deliveries)
+        BATCH_SECONDS.labels(self.durable).observe(time.perf_counter() - started)
+        return reachable
+
+    def _read(self, message: Msg) -> Delivery:
+        delivery = Delivery(message)
+        try:
+            delivery.envelope, delivery.payload = parse_event(message.data)
+            if not self._accepts(delivery.envelope.subject):
+                raise UnknownEvent(f"{self.durable} has no handler for {delivery.envelope.subject}")
         except UnknownEvent as exc:
             log.error("unreadable event", extra={"consumer": self.durable, "reason": str(exc)})
-            await self._dead_letter(message, str(exc))
-            return Outcome.DEAD_LETTERED
+            delivery.reason = str(exc)
+        return delivery
+
+    async def _apply(self, batch: list[Delivery], dead: list[Delivery]) -> None:
+        """Apply `batch` and record `dead` in one transaction; on failure, split the batch
+        until the failing event stands alone. Raises only when the database is out of reach."""
+        if not batch and not dead:
+            return
         try:
             async with transaction(self.session_factory) as session:
-                first_time = await session.scalar(
-                    pg_insert(self.tables.inbox)
-                    .values(consumer=self.durable, event_id=envelope.id, subject=envelope.subject)
-                    .on_conflict_do_nothing()
-                    .returning(self.tables.inbox.c.event_id)
-                )
-                if first_time is None:
-                    return Outcome.DUPLICATE
-                await handler(session, envelope, payload)
-        except PermanentEventError as exc:
-            await self._dead_letter(message, f"rejected by handler: {exc}")
-            return Outcome.DEAD_LETTERED
+                settled = await self._apply_in(session, batch)
+                await self._dead_letter(session, [*dead, *settled.dead])
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:
-            if deliveries >= self.max_deliveries:
-                await self._dead_letter(message, f"failed {deliveries} times, last: {exc!r}")
-                return Outcome.DEAD_LETTERED
-            log.warning(
-                "event handling failed; will retry",
-                extra={"consumer": self.durable, "event_id": str(envelope.id), "error": repr(exc)},
-            )
-            return Outcome.RETRY
-        return Outcome.PROCESSED
+            if connection_lost(exc):
+                raise _DatabaseUnreachable(repr(exc)) from exc
+            if dead:  # the unreadable ones do not depend on the batch's fate
+                await self._apply([], dead)
+            if len(batch) > 1:
+                half = len(batch) // 2
+                await self._apply(batch[:half], [])
+                await self._apply(batch[half:], [])
+            elif batch:
+                await self._failed(batch[0], exc)
+            return
+        for d in batch:
+            d.outcome = settled.outcomes[d]
+        for d in dead:
+            d.outcome = Outcome.DEAD_LETTERED
 
-    async def _dead_letter(self, message: Msg, reason: str) -> None:
-        metadata = message.metadata
-        async with transaction(self.session_factory) as session:
-            await session.execute(
-                insert(self.tables.dead_letters).values(
-                    consumer=self.durable,
-                    stream=metadata.stream or self.stream,
-                    stream_sequence=metadata.sequence.stream if metadata.sequence else 0,
-                    subject=message.subject,
-                    deliveries=metadata.num_delivered or 1,
-                    data=message.data,
-                    reason=reason[:2000],
-                )
+    async def _apply_in(self, session: AsyncSession, batch: list[Delivery]) -> _Settled:
+        settled = _Settled()
+        if not batch:
+            return settled
+        first: dict[uuid.UUID, Delivery] = {}
+        for d in batch:
+            first.setdefault(d.event_id, d)
+        new_ids = set(
+            await session.scalars(
+                self._inbox_insert,
+                {"ids": list(first), "subjects": [_event(d)[0].subject for d in first.values()]},
             )
+        )
+        fresh = [d for d in first.values() if d.event_id in new_ids]
+        for d in batch:
+            settled.outcomes[d] = Outcome.DUPLICATE
+        for d in fresh:
+            settled.outcomes[d] = Outcome.PROCESSED
+        if self.batch_handler is not None:
+            await self.batch_handler(session, [_event(d) for d in fresh])
+            return settled
+        for d in fresh:
+            envelope, payload = _event(d)
+            try:
+                async with session.begin_nested():
+                    await self.handlers[envelope.subject](session, envelope, payload)
+            except Exception as exc:
+                if connection_lost(exc):
+                    raise
+                # Its effects are rolled back to the savepoint; so is its inbox row, so that a
+                # redelivery (or a replay of its dead letter) applies it.
+                await session.execute(
+                    delete(self.tables.inbox).where(
+                        self.tables.inbox.c.consumer == self.durable,
+                        self.tables.inbox.c.event_id == envelope.id,
+                    )
+                )
+                settled.outcomes[d] = self._judge(d, exc)
+                if settled.outcomes[d] is Outcome.DEAD_LETTERED:
+                    settled.dead.append(d)
+        return settled
+
+    def _judge(self, d: Delivery, exc: Exception) -> Outcome:
+        """Dead letter or retry for an event whose effects failed; sets its reason."""
+        if isinstance(exc, PermanentEventError):
+            d.reason = f"rejected by handler: {exc}"
+            return Outcome.DEAD_LETTERED
+        if d.deliveries >= self.max_deliveries:
+            d.reason = f"failed {d.deliveries} times, last: {exc!r}"
+            return Outcome.DEAD_LETTERED
+        log.warning(
+            "event handling failed; will retry",
+            extra={"consumer": self.durable, "event_id": str(d.event_id), "error": repr(exc)},
+        )
+        return Outcome.RETRY
+
+    async def _failed(self, d: Delivery, exc: Exception) -> None:
+        if self._judge(d, exc) is Outcome.DEAD_LETTERED:
+            async with transaction(self.session_factory) as session:
+                await self._dead_letter(session, [d])
+            d.outcome = Outcome.DEAD_LETTERED
+        else:
+            d.outcome = Outcome.RETRY
+
+    async def _dead_letter(self, session: AsyncSession, dead: Sequence[Delivery]) -> None:
+        if not dead:
+            return
+        rows = []
+        for d in dead:
+            metadata = d.message.metadata
+            rows.append(
+                {
+                    "consumer": self.durable,
+                    "stream": metadata.stream or self.stream,
+                    "stream_sequence": metadata.sequence.stream if metadata.sequence else 0,
+                    "subject": d.message.subject,
+                    "event_id": d.envelope.id if d.envelope else None,
+                    "deliveries": d.deliveries,
+                    "data": d.message.data,
+                    "reason": d.reason[:2000],
+                }
+            )
+        await session.execute(insert(self.tables.dead_letters), rows)
+
+    def _nak_delay(self, d: Delivery) -> float:
+        return float(min(self.nak_delay * 2 ** (d.deliveries - 1), self.max_nak_delay))
+
+    async def _settle(self, deliveries: Sequence[Delivery]) -> None:
+        """Ack, nak or terminate each message. These are buffered writes on the connection
+        (no round trip each), sent together by the client's flusher."""
+        for d in deliveries:
+            outcome = d.outcome or Outcome.RETRY
+            HANDLED.labels(self.durable, outcome.value).inc()
+            try:
+                if outcome is Outcome.RETRY:
+                    await d.message.nak(delay=self._nak_delay(d))
+                elif outcome is Outcome.DEAD_LETTERED:
+                    await d.message.term()
+                else:
+                    await d.message.ack()
+            except Exception as exc:  # redelivered after ack_wait; the inbox makes that safe
+                raise_if_cancelling()
+                log.warning(
+                    "could not settle a message",
+                    extra={"consumer": self.durable, "error": repr(exc)},
+                )
+
+    def _bulk_inbox_insert(self) -> ReturningInsert[tuple[uuid.UUID]]:
+        inbox = self.tables.inbox
+        rows = (
+            func.unnest(
+                bindparam("ids", type_=ARRAY(Uuid())), bindparam("subjects", type_=ARRAY(Text()))
+            )
+            .table_valued("event_id", "subject")
+            .render_derived()
+        )
+        return (
+            pg_insert(inbox)
+            .from_select(
+                ["consumer", "event_id", "subject"],
+                select(literal(self.durable, Text()), rows.c.event_id, rows.c.subject),
+            )
+            .on_conflict_do_nothing()
+            .returning(inbox.c.event_id)
+        )
+
+
+@dataclass
+class _Settled:
+    """Outcomes decided inside a transaction, true only once it commits."""
+
+    outcomes: dict[Delivery, Outcome]
+    dead: list[Delivery]
+
+    def __init__(self) -> None:
+        self.outcomes = {}
+        self.dead = []
+
+
+def _event(d: Delivery) -> Event:
+    assert d.envelope is not None
+    assert d.payload is not None
+    return d.envelope, d.payload

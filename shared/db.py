@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import MetaData, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -67,3 +68,29 @@ async def database_reachable(engine: AsyncEngine) -> bool:
     except Exception:
         return False
     return True
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether an error means the database is out of reach (worth waiting out), not a bad query."""
+    if isinstance(exc, OSError | TimeoutError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    seen: BaseException | None = exc.orig  # the adapter's error wraps asyncpg's own
+    while seen is not None:
+        if isinstance(seen, OSError) or type(seen).__name__ in _LOST_CONNECTION_ERRORS:
+            return True
+        seen = seen.__cause__
+    return False
+
+
+# asyncpg's errors for a server shutting down, starting up or gone away.
+_LOST_CONNECTION_ERRORS = {
+    "ConnectionDoesNotExistError",
+    "ConnectionFailureError",
+    "CannotConnectNowError",
+    "AdminShutdownError",
+    "CrashShutdownError",
+}

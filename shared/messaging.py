@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 # Long enough to cover a relay retrying after a lost ack; the consumers' inbox covers the rest.
 DUPLICATE_WINDOW_SECONDS = 15 * 60
+# Asynchronous publications awaiting JetStream's ack on one connection (the relay's rounds).
+PUBLISH_ASYNC_MAX_PENDING = 4000
 
 
 class NatsUnavailable(RuntimeError):
@@ -30,6 +32,7 @@ class MessageBus:
         self.url = url
         self.name = name
         self._nc: NATS | None = None
+        self._js: JetStreamContext | None = None
         self._connected = asyncio.Event()
 
     async def connect(self) -> None:
@@ -62,9 +65,15 @@ class MessageBus:
 
     @property
     def js(self) -> JetStreamContext:
+        """One JetStream context per connection: `publish_async` keeps its reply
+        subscription there, so a context per call would subscribe again every time."""
         if self._nc is None:
             raise NatsUnavailable("not connected to NATS")
-        return self._nc.jetstream(timeout=5)
+        if self._js is None:
+            self._js = self._nc.jetstream(
+                timeout=5, publish_async_max_pending=PUBLISH_ASYNC_MAX_PENDING
+            )
+        return self._js
 
     async def close(self) -> None:
         # Not drain(): the relay and consumers are stopped by now, and an unacked message is
@@ -72,6 +81,7 @@ class MessageBus:
         if self._nc is not None:
             await self._nc.close()
             self._nc = None
+            self._js = None
 
     async def _on_error(self, exc: Exception) -> None:
         log.warning("nats error", extra={"error": str(exc)})

@@ -62,16 +62,55 @@ def run_env(target_metadata: MetaData, settings: ServiceSettings) -> None:
 
 
 def create_messaging_tables() -> None:
-    """For a service's first migration: outbox, inbox and dead letters as `shared.tables` has them.
+    """For a service's first migration: outbox, inbox and dead letters as they first were.
 
-    A later change to those tables ships as a new migration in every service.
+    Frozen here (not built from `shared.tables`, which moves on): each later change to those
+    tables ships as a new migration in every service.
     """
+    import sqlalchemy as sa
     from alembic import op
 
-    from shared.db import service_metadata
-    from shared.tables import messaging_tables
-
-    tables = messaging_tables(service_metadata())
-    bind = op.get_bind()
-    for table in (tables.outbox, tables.inbox, tables.dead_letters):
-        table.create(bind)
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column("envelope", sa.dialects.postgresql.JSONB(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column("published_at", sa.DateTime(timezone=True)),
+        sa.Column("stream_sequence", sa.BigInteger()),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default=sa.text("0")),
+        sa.Column("last_error", sa.Text()),
+        sa.PrimaryKeyConstraint("id", name="pk_outbox"),
+        sa.UniqueConstraint("event_id", name="uq_outbox_event_id"),
+    )
+    op.create_index(
+        "ix_outbox_unpublished", "outbox", ["id"], postgresql_where=sa.text("published_at IS NULL")
+    )
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.Text(), nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column(
+            "processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.PrimaryKeyConstraint("consumer", "event_id", name="pk_inbox"),
+    )
+    op.create_table(
+        "dead_letters",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False),
+        sa.Column("consumer", sa.Text(), nullable=False),
+        sa.Column("stream", sa.Text(), nullable=False),
+        sa.Column("stream_sequence", sa.BigInteger(), nullable=False),
+        sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column("deliveries", sa.Integer(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column(
+            "received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_dead_letters"),
+    )

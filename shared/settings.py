@@ -41,9 +41,16 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "barometre"
     jwt_audience: str = "barometre-api"
     outbox_poll_seconds: float = 0.2
-    outbox_batch_size: int = 100
-    consumer_batch_size: int = 50
+    outbox_batch_size: int = 500
+    outbox_publish_timeout_seconds: float = 5.0
+    outbox_max_attempts: int = 10
+    outbox_retry_delay_seconds: float = 1.0
+    outbox_max_retry_delay_seconds: float = 300.0
+    consumer_batch_size: int = 200
     consumer_nak_delay_seconds: float = 2.0
+    consumer_max_nak_delay_seconds: float = 60.0
+    consumer_max_deliveries: int = 10
+    consumer_ack_wait_seconds: float = 30.0
     data_dir: Path = default_data_dir()
 
     @model_validator(mode="before")

@@ -44,7 +44,16 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("stream_sequence", BigInteger),
         Column("attempts", Integer, nullable=False, server_default=text("0")),
         Column("last_error", Text),
-        Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
+        # A row that failed is retried no earlier than this (growing delay between attempts).
+        Column("next_attempt_at", DateTime(timezone=True)),
+        # Set after `outbox_max_attempts` failures: the relay skips the row until it is replayed.
+        Column("parked_at", DateTime(timezone=True)),
+        Index(
+            "ix_outbox_pending",
+            "id",
+            postgresql_where=text("published_at IS NULL AND parked_at IS NULL"),
+        ),
+        Index("ix_outbox_parked", "id", postgresql_where=text("parked_at IS NOT NULL")),
     )
     inbox = Table(
         "inbox",
@@ -63,6 +72,7 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("stream", Text, nullable=False),
         Column("stream_sequence", BigInteger, nullable=False),
         Column("subject", Text, nullable=False),
+        Column("event_id", Uuid),  # when the envelope could be read
         Column("deliveries", Integer, nullable=False),
         Column("data", LargeBinary, nullable=False),
         Column("reason", Text, nullable=False),
