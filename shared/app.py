@@ -69,6 +69,22 @@ class ServiceRuntime:
             ack_wait=s.consumer_ack_wait_seconds,
         )
 
+    def relay(self, producer: str) -> OutboxRelay:
+        """The relay publishing this service's outbox to `producer`'s stream."""
+        s = self.settings
+        return OutboxRelay(
+            self.outbox,
+            self.session_factory,
+            self.bus,
+            producer=producer,
+            batch_size=s.outbox_batch_size,
+            poll_seconds=s.outbox_poll_seconds,
+            publish_timeout=s.outbox_publish_timeout_seconds,
+            max_attempts=s.outbox_max_attempts,
+            retry_delay=s.outbox_retry_delay_seconds,
+            max_retry_delay=s.outbox_max_retry_delay_seconds,
+        )
+
 
 ConsumerFactory = Callable[[ServiceRuntime], Sequence[EventConsumer]]
 
@@ -143,22 +159,22 @@ def create_service_app(
         if not settings.nats_url:
             raise RuntimeError("no NATS configured: set NATS_URL (or use `barometer dev`)")
         tasks = [asyncio.create_task(bus.connect(), name="nats-connect")]
+        loops: list[EventConsumer | OutboxRelay] = list(runtime.consumers)
         if producer is not None:
-            relay = OutboxRelay(
-                runtime.outbox,
-                runtime.session_factory,
-                bus,
-                producer=producer,
-                batch_size=settings.outbox_batch_size,
-                poll_seconds=settings.outbox_poll_seconds,
-            )
-            tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
-        for consumer in runtime.consumers:
-            tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{consumer.durable}"))
+            loops.append(runtime.relay(producer))
+        for loop in loops:
+            name = f"consumer-{loop.durable}" if isinstance(loop, EventConsumer) else "outbox-relay"
+            tasks.append(asyncio.create_task(loop.run(), name=name))
         log.info("service started", extra={"port": settings.port})
         try:
             yield
         finally:
+            # Consumers finish their batch, the relay its round; whatever is still running
+            # after the grace period is cancelled (an unacked batch is simply redelivered).
+            for loop in loops:
+                loop.stop()
+            if loops:
+                await asyncio.wait(tasks[1:], timeout=5)
             for task in tasks:
                 task.cancel()
             _, stuck = await asyncio.wait(tasks, timeout=10)

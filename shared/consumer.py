@@ -191,10 +191,8 @@ class EventConsumer:
                     subscription = await js.pull_subscribe_bind(
                         durable=self.durable, stream=self.stream
                     )
-                try:
-                    messages = await subscription.fetch(self.batch_size, timeout=self.fetch_timeout)
-                except (FetchTimeoutError, NatsTimeoutError, TimeoutError):
-                    raise_if_cancelling()
+                messages = await self._fetch(subscription)
+                if not messages:
                     continue
                 if await self.handle_batch(messages):
                     pause = self.nak_delay
@@ -211,6 +209,27 @@ class EventConsumer:
                 )
                 subscription = None
                 await asyncio.sleep(1.0)
+
+    async def _fetch(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
+        """The next batch, or nothing after `fetch_timeout` or once asked to stop."""
+        fetch = asyncio.ensure_future(
+            subscription.fetch(self.batch_size, timeout=self.fetch_timeout)
+        )
+        stop = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({fetch, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not fetch.done():  # stopping: what it would bring is redelivered later
+                fetch.cancel()
+                await asyncio.gather(fetch, return_exceptions=True)
+        if fetch.cancelled():
+            return []
+        try:
+            return fetch.result()
+        except (FetchTimeoutError, NatsTimeoutError, TimeoutError):
+            raise_if_cancelling()
+            return []
 
     async def handle_batch(self, messages: Sequence[Msg]) -> bool:
         """Apply a fetched batch and settle every message; False when the database was out
