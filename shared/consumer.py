@@ -375,8 +375,9 @@ class EventConsumer:
             )
         await session.execute(insert(self.tables.dead_letters), rows)
 
-    def _nak_delay(self, d: Delivery) -> float:
-        return float(min(self.nak_delay * 2 ** (d.deliveries - 1), self.max_nak_delay))
+    def nak_delay_for(self, deliveries: int) -> float:
+        """Redelivery delay after the `deliveries`-th failed delivery: doubled each time."""
+        return float(min(self.nak_delay * 2 ** (deliveries - 1), self.max_nak_delay))
 
     async def _settle(self, deliveries: Sequence[Delivery]) -> None:
         """Ack, nak or terminate each message. These are buffered writes on the connection
@@ -386,7 +387,7 @@ class EventConsumer:
             HANDLED.labels(self.durable, outcome.value).inc()
             try:
                 if outcome is Outcome.RETRY:
-                    await d.message.nak(delay=self._nak_delay(d))
+                    await d.message.nak(delay=self.nak_delay_for(d.deliveries))
                 elif outcome is Outcome.DEAD_LETTERED:
                     await d.message.term()
                 else:
