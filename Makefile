@@ -1,10 +1,11 @@
-# Baromètre — `make run` starts everything, `make test` runs the tests (both install first).
+# Baromètre — `make run` starts everything, `make test` runs the tests, `make bench` measures
+# throughput (all install first).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint format migrate clean
+.PHONY: install run test bench lint format migrate clean
 
 install: $(STAMP)
 
@@ -22,6 +23,10 @@ run: install
 test: install
 	$(BIN)/pytest
 
+# Starts its own PostgreSQL and NATS; prints a table and writes .bench/latest.json.
+bench: install
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -36,4 +41,4 @@ migrate: install
 	$(BIN)/barometer migrate
 
 clean:
-	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .data .bench .pytest_cache .mypy_cache .ruff_cache *.egg-info

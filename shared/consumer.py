@@ -25,6 +25,7 @@ Handlers come in two shapes (one per consumer):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -179,57 +180,85 @@ class EventConsumer:
 
     async def run(self) -> None:
         """Fetch and apply batches until stopped or cancelled, riding out NATS and database
-        outages."""
+        outages. The next batch is fetched while the current one is applied."""
         await self.bus.wait_connected()
         subscription: JetStreamContext.PullSubscription | None = None
+        upcoming: asyncio.Future[list[Msg]] | None = None
         pause = self.nak_delay
-        while not self._stopping.is_set():
-            try:
-                if subscription is None:
-                    js = self.bus.js
-                    await self.ensure(js)
-                    subscription = await js.pull_subscribe_bind(
-                        durable=self.durable, stream=self.stream
+        try:
+            while not self._stopping.is_set():
+                try:
+                    if subscription is None:
+                        js = self.bus.js
+                        await self.ensure(js)
+                        subscription = await js.pull_subscribe_bind(
+                            durable=self.durable, stream=self.stream
+                        )
+                    fetch, upcoming = upcoming or self._start_fetch(subscription), None
+                    messages = await self._fetched(fetch)
+                    if not messages:
+                        continue
+                    if not self._stopping.is_set():
+                        upcoming = self._start_fetch(subscription)
+                    if await self.handle_batch(messages):
+                        pause = self.nak_delay
+                    else:  # the database is out of reach: wait longer each time
+                        await asyncio.sleep(pause)
+                        pause = min(pause * 2, self.max_nak_delay)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    raise_if_cancelling()
+                    log.warning(
+                        "consumer loop error; retrying",
+                        extra={"consumer": self.durable, "error": repr(exc)},
                     )
-                messages = await self._fetch(subscription)
-                if not messages:
-                    continue
-                if await self.handle_batch(messages):
-                    pause = self.nak_delay
-                else:  # the database is out of reach: wait longer each time
-                    await asyncio.sleep(pause)
-                    pause = min(pause * 2, self.max_nak_delay)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                raise_if_cancelling()
-                log.warning(
-                    "consumer loop error; retrying",
-                    extra={"consumer": self.durable, "error": repr(exc)},
-                )
-                subscription = None
-                await asyncio.sleep(1.0)
+                    await self._release(upcoming)
+                    subscription = upcoming = None
+                    await asyncio.sleep(1.0)
+        finally:
+            await self._release(upcoming)
 
-    async def _fetch(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
-        """The next batch, or nothing after `fetch_timeout` or once asked to stop."""
-        fetch = asyncio.ensure_future(
+    def _start_fetch(
+        self, subscription: JetStreamContext.PullSubscription
+    ) -> asyncio.Future[list[Msg]]:
+        return asyncio.ensure_future(
             subscription.fetch(self.batch_size, timeout=self.fetch_timeout)
         )
-        stop = asyncio.ensure_future(self._stopping.wait())
-        try:
-            await asyncio.wait({fetch, stop}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stop.cancel()
-            if not fetch.done():  # stopping: what it would bring is redelivered later
-                fetch.cancel()
-                await asyncio.gather(fetch, return_exceptions=True)
-        if fetch.cancelled():
-            return []
+
+    async def _fetched(self, fetch: asyncio.Future[list[Msg]]) -> list[Msg]:
+        """The batch `fetch` brings, or nothing after `fetch_timeout` or once asked to stop."""
+        if not fetch.done():
+            stop: asyncio.Future[object] = asyncio.ensure_future(self._stopping.wait())
+            waiting: list[asyncio.Future[object]] = [fetch, stop]  # type: ignore[list-item]
+            try:
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stop.cancel()
+            if not fetch.done():  # stopping
+                await self._release(fetch)
+                return []
         try:
             return fetch.result()
         except (FetchTimeoutError, NatsTimeoutError, TimeoutError):
             raise_if_cancelling()
             return []
+
+    async def _release(self, fetch: asyncio.Future[list[Msg]] | None) -> None:
+        """Give back a batch fetched ahead that will not be applied: nak'ed without delay so
+        another member (or the next start) gets it at once; a fetch still waiting is cancelled
+        (what it brings is redelivered after `ack_wait`)."""
+        if fetch is None:
+            return
+        if not fetch.done():
+            fetch.cancel()
+            await asyncio.gather(fetch, return_exceptions=True)
+            return
+        if fetch.cancelled() or fetch.exception() is not None:
+            return
+        for message in fetch.result():
+            with contextlib.suppress(Exception):
+                await message.nak()
 
     async def handle_batch(self, messages: Sequence[Msg]) -> bool:
         """Apply a fetched batch and settle every message; False when the database was out

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
@@ -42,6 +41,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     func,
     insert,
     or_,
@@ -56,7 +56,12 @@ from sqlalchemy.orm import Session
 from shared.consumer import raise_if_cancelling
 from shared.db import transaction
 from shared.events import EventEnvelope, Payload, new_event
-from shared.messaging import MessageBus, NatsUnavailable, ensure_stream
+from shared.messaging import (
+    PUBLISH_ASYNC_MAX_PENDING,
+    MessageBus,
+    NatsUnavailable,
+    ensure_stream,
+)
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +164,7 @@ class OutboxRelay:
         self.session_factory = session_factory
         self.bus = bus
         self.producer = producer
-        self.batch_size = batch_size
+        self.batch_size = min(batch_size, PUBLISH_ASYNC_MAX_PENDING)
         self.poll_seconds = poll_seconds
         self.publish_timeout = publish_timeout
         self.max_attempts = max_attempts
@@ -211,7 +216,8 @@ class OutboxRelay:
         async with transaction(self.session_factory) as session:
             rows = (
                 await session.execute(
-                    select(t.c.id, t.c.event_id, t.c.subject, t.c.envelope)
+                    # The envelope as PostgreSQL prints it: no decoding and re-encoding here.
+                    select(t.c.id, t.c.event_id, t.c.subject, cast(t.c.envelope, Text))
                     .where(
                         t.c.published_at.is_(None),
                         t.c.parked_at.is_(None),
@@ -265,12 +271,14 @@ class OutboxRelay:
         loop = asyncio.get_running_loop()
         for row in rows:
             try:
+                # No `wait_stall`: with one, nats-py yields to the event loop at each call and
+                # the client flushes every message alone. The round stays under the client's
+                # pending limit (PUBLISH_ASYNC_MAX_PENDING), so it never stalls.
                 futures.append(
                     await js.publish_async(
                         row.subject,
-                        json.dumps(row.envelope, separators=(",", ":")).encode(),
+                        row.envelope.encode(),
                         headers={"Nats-Msg-Id": str(row.event_id)},
-                        wait_stall=self.publish_timeout,
                     )
                 )
             except Exception as exc:
