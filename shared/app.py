@@ -96,10 +96,9 @@ def runtime_of(request: Request) -> ServiceRuntime:
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed here (before the response is sent)."""
-    runtime = runtime_of(request)
-    async with runtime.session_factory() as session, session.begin():
+    # The relay is woken by the outbox's after-commit hook when the transaction wrote events.
+    async with runtime_of(request).session_factory() as session, session.begin():
         yield session
-    runtime.outbox.notify()
 
 
 # `scope="function"` makes FastAPI run the commit before it sends the response, so a failed

@@ -77,6 +77,10 @@ class PermanentEventError(Exception):
     """The event is readable but can never be applied; retrying would not help."""
 
 
+class DeadLetterNotFound(LookupError):
+    """No dead letter of this consumer has that id."""
+
+
 class Outcome(StrEnum):
     PROCESSED = "processed"
     DUPLICATE = "duplicate"
@@ -235,8 +239,9 @@ class EventConsumer:
                 await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 stop.cancel()
-            if not fetch.done():  # stopping
-                await self._release(fetch)
+                if not fetch.done():  # stopping, or cancelled
+                    await self._release(fetch)
+            if fetch.cancelled():
                 return []
         try:
             return fetch.result()
@@ -403,6 +408,37 @@ class EventConsumer:
                 }
             )
         await session.execute(insert(self.tables.dead_letters), rows)
+
+    async def replay_dead_letter(self, dead_letter_id: int) -> Outcome:
+        """Apply one of this consumer's dead letters now (after a fix, or once what it waited
+        for has arrived) and remove it, in one transaction with its inbox row: PROCESSED, or
+        DUPLICATE when the event was applied meanwhile. Raises `DeadLetterNotFound`,
+        `UnknownEvent` (still unreadable) or the handler's error; the dead letter then stays."""
+        t = self.tables.dead_letters
+        async with transaction(self.session_factory) as session:
+            data = await session.scalar(
+                select(t.c.data)
+                .where(t.c.id == dead_letter_id, t.c.consumer == self.durable)
+                .with_for_update()
+            )
+            if data is None:
+                raise DeadLetterNotFound(f"{self.durable} has no dead letter {dead_letter_id}")
+            envelope, payload = parse_event(data)
+            if not self._accepts(envelope.subject):
+                raise UnknownEvent(f"{self.durable} has no handler for {envelope.subject}")
+            fresh = await session.scalars(
+                self._inbox_insert, {"ids": [envelope.id], "subjects": [envelope.subject]}
+            )
+            outcome = Outcome.DUPLICATE
+            if fresh.first() is not None:
+                if self.batch_handler is not None:
+                    await self.batch_handler(session, [(envelope, payload)])
+                else:
+                    await self.handlers[envelope.subject](session, envelope, payload)
+                outcome = Outcome.PROCESSED
+            await session.execute(delete(t).where(t.c.id == dead_letter_id))
+        HANDLED.labels(self.durable, f"replayed_{outcome.value}").inc()
+        return outcome
 
     def nak_delay_for(self, deliveries: int) -> float:
         """Redelivery delay after the `deliveries`-th failed delivery: doubled each time."""

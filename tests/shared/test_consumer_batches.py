@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import nats
+import pytest
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.consumer import Event, EventConsumer, PermanentEventError
+from shared.consumer import DeadLetterNotFound, Event, EventConsumer, Outcome, PermanentEventError
 from shared.contracts.registry import EditionCreatedV1
 from shared.events import EventEnvelope, Payload, new_event
 from shared.messaging import ensure_stream
@@ -330,3 +331,44 @@ async def test_two_members_of_one_durable_never_apply_an_event_twice(
     assert redelivered  # the race did happen: B was handed A's batch
     assert await effect_years(plumbing) == years
     assert await count_effects(plumbing) == len(years)
+
+
+async def test_a_dead_letter_is_replayed_once_its_cause_is_fixed(
+    plumbing: Plumbing, nats_url: str
+) -> None:
+    await make_effects_table(plumbing)
+    refused = {2099}
+
+    async def handler(session: AsyncSession, events: Sequence[Event]) -> None:
+        for _, payload in events:
+            if payload.year in refused:  # type: ignore[attr-defined]
+                raise PermanentEventError("refused for now")
+        await record_batch(session, events)
+
+    consumer = EventConsumer(
+        durable="replaying",
+        producer="registry",
+        batch_handler=handler,
+        session_factory=plumbing.sessions,
+        tables=plumbing.tables,
+        bus=plumbing.bus,
+        fetch_timeout=0.2,
+    )
+    poison = edition_event(2099)
+    async with jetstream(nats_url) as js:
+        await publish(js, poison.model_dump_json().encode())
+        async with running(consumer):
+            await eventually(lambda: no_pending(js, consumer))
+    t = plumbing.tables.dead_letters
+    async with plumbing.sessions() as session:
+        [dead_id] = await session.scalars(select(t.c.id))
+    with pytest.raises(PermanentEventError):  # still refused: rolled back, the letter stays
+        await consumer.replay_dead_letter(dead_id)
+    assert [e for e, _ in await dead_letters(plumbing)] == [poison.id]
+
+    refused.clear()
+    assert await consumer.replay_dead_letter(dead_id) is Outcome.PROCESSED
+    assert await effect_years(plumbing) == [2099]
+    assert await dead_letters(plumbing) == []
+    with pytest.raises(DeadLetterNotFound):
+        await consumer.replay_dead_letter(dead_id)
