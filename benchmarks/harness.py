@@ -122,7 +122,8 @@ class Context:
             except NotFoundError:
                 streams = []
             for info in streams:
-                await js.delete_stream(info.config.name)
+                if info.config.name:
+                    await js.delete_stream(info.config.name)
         finally:
             await nc.close()
 

@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import nats
 import pytest
@@ -15,7 +16,15 @@ from nats.js import JetStreamContext
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.consumer import DeadLetterNotFound, Event, EventConsumer, Outcome, PermanentEventError
+from shared.consumer import (
+    BatchHandler,
+    DeadLetterNotFound,
+    Event,
+    EventConsumer,
+    EventHandler,
+    Outcome,
+    PermanentEventError,
+)
 from shared.contracts.registry import EditionCreatedV1
 from shared.events import EventEnvelope, Payload, new_event
 from shared.messaging import ensure_stream
@@ -54,22 +63,34 @@ async def record_batch(session: AsyncSession, events: Sequence[Event]) -> None:
     )
 
 
-def batch_consumer(p: Plumbing, calls: list[list[int]], **options: float | str) -> EventConsumer:
+def make_consumer(
+    p: Plumbing,
+    handler: BatchHandler | EventHandler,
+    *,
+    per_event: bool = False,
+    cls: type[EventConsumer] = EventConsumer,
+    **options: float | str,
+) -> EventConsumer:
+    """A registry consumer on the test's plumbing, quick to retry."""
+    values: dict[str, Any] = {"nak_delay": 0.1, "fetch_timeout": 0.2, **options}
+    return cls(
+        durable=str(values.pop("durable", f"test-{uuid.uuid4().hex[:8]}")),
+        producer="registry",
+        handlers={SUBJECT: handler} if per_event else None,  # type: ignore[dict-item]
+        batch_handler=None if per_event else handler,  # type: ignore[arg-type]
+        session_factory=p.sessions,
+        tables=p.tables,
+        bus=p.bus,
+        **values,
+    )
+
+
+def batch_consumer(p: Plumbing, calls: list[list[int]]) -> EventConsumer:
     async def handler(session: AsyncSession, events: Sequence[Event]) -> None:
         calls.append([payload.year for _, payload in events])  # type: ignore[attr-defined]
         await record_batch(session, events)
 
-    return EventConsumer(
-        durable=str(options.pop("durable", f"test-{uuid.uuid4().hex[:8]}")),
-        producer="registry",
-        batch_handler=handler,
-        session_factory=p.sessions,
-        tables=p.tables,
-        bus=p.bus,
-        nak_delay=0.1,
-        fetch_timeout=0.2,
-        **options,  # type: ignore[arg-type]
-    )
+    return make_consumer(p, handler)
 
 
 @asynccontextmanager
@@ -183,17 +204,7 @@ async def test_per_event_handlers_share_the_batch_transaction_and_a_failure_is_i
         if payload.year == POISON_YEAR:
             raise RuntimeError("bug on this one")
 
-    consumer = EventConsumer(
-        durable="per-event",
-        producer="registry",
-        handlers={SUBJECT: handler},
-        session_factory=plumbing.sessions,
-        tables=plumbing.tables,
-        bus=plumbing.bus,
-        nak_delay=0.1,
-        fetch_timeout=0.2,
-        max_deliveries=2,
-    )
+    consumer = make_consumer(plumbing, handler, per_event=True, max_deliveries=2)
     events = [edition_event(2020), edition_event(POISON_YEAR), edition_event(2021)]
     async with jetstream(nats_url) as js:
         for event in events:
@@ -227,16 +238,7 @@ async def test_a_transient_batch_failure_is_retried_by_splitting_and_never_appli
                 raise ValueError("not yet")
         await record_batch(session, events)
 
-    consumer = EventConsumer(
-        durable="splitting",
-        producer="registry",
-        batch_handler=handler,
-        session_factory=plumbing.sessions,
-        tables=plumbing.tables,
-        bus=plumbing.bus,
-        nak_delay=0.1,
-        fetch_timeout=0.2,
-    )
+    consumer = make_consumer(plumbing, handler)
     async with jetstream(nats_url) as js:
         for year in (2030, 2031, 2032, 2033):
             await publish(js, edition_event(year).model_dump_json().encode())
@@ -261,17 +263,8 @@ async def test_a_lost_database_connection_naks_the_batch_and_never_dead_letters(
             raise ConnectionRefusedError("database down")
         await record_batch(session, events)
 
-    consumer = EventConsumer(
-        durable="outage",
-        producer="registry",
-        batch_handler=handler,
-        session_factory=plumbing.sessions,
-        tables=plumbing.tables,
-        bus=plumbing.bus,
-        nak_delay=0.05,
-        fetch_timeout=0.2,
-        max_deliveries=2,  # an outage longer than this must still not dead-letter
-    )
+    # An outage longer than `max_deliveries` deliveries must still not dead-letter.
+    consumer = make_consumer(plumbing, handler, nak_delay=0.05, max_deliveries=2)
     async with jetstream(nats_url) as js:
         for year in (2040, 2041):
             await publish(js, edition_event(year).model_dump_json().encode())
@@ -308,17 +301,8 @@ async def test_two_members_of_one_durable_never_apply_an_event_twice(
             return await super().handle_batch(messages)
 
     def member() -> EventConsumer:
-        return Member(
-            durable="shared-durable",
-            producer="registry",
-            batch_handler=slow_first_batch,
-            session_factory=plumbing.sessions,
-            tables=plumbing.tables,
-            bus=plumbing.bus,
-            batch_size=20,
-            nak_delay=0.1,
-            fetch_timeout=0.2,
-            ack_wait=1,
+        return make_consumer(
+            plumbing, slow_first_batch, cls=Member, durable="shared", batch_size=20, ack_wait=1
         )
 
     a, b = member(), member()
@@ -345,15 +329,7 @@ async def test_a_dead_letter_is_replayed_once_its_cause_is_fixed(
                 raise PermanentEventError("refused for now")
         await record_batch(session, events)
 
-    consumer = EventConsumer(
-        durable="replaying",
-        producer="registry",
-        batch_handler=handler,
-        session_factory=plumbing.sessions,
-        tables=plumbing.tables,
-        bus=plumbing.bus,
-        fetch_timeout=0.2,
-    )
+    consumer = make_consumer(plumbing, handler)
     poison = edition_event(2099)
     async with jetstream(nats_url) as js:
         await publish(js, poison.model_dump_json().encode())
