@@ -29,7 +29,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -73,8 +73,24 @@ def raise_if_cancelling() -> None:
         raise asyncio.CancelledError
 
 
-class PermanentEventError(Exception):
-    """The event is readable but can never be applied; retrying would not help."""
+class EventError(Exception):
+    """Raised by a handler about some events. A batch handler may name them (`event_ids`):
+    the consumer then sets those aside and applies the rest at once, instead of splitting the
+    batch to find them."""
+
+    def __init__(self, message: str, *, event_ids: Collection[uuid.UUID] = ()) -> None:
+        super().__init__(message)
+        self.event_ids = frozenset(event_ids)
+
+
+class PermanentEventError(EventError):
+    """The event is readable but can never be applied; retrying would not help: it is
+    dead-lettered at once."""
+
+
+class RetryableEventError(EventError):
+    """The event cannot be applied yet (what it depends on has not arrived): nak'ed with a
+    growing delay, dead-lettered after `max_deliveries`."""
 
 
 class DeadLetterNotFound(LookupError):
@@ -313,12 +329,17 @@ class EventConsumer:
                 raise _DatabaseUnreachable(repr(exc)) from exc
             if dead:  # the unreadable ones do not depend on the batch's fate
                 await self._apply([], dead)
-            if len(batch) > 1:
+            named: frozenset[uuid.UUID] = getattr(exc, "event_ids", frozenset())
+            culprits = [d for d in batch if d.event_id in named]
+            if culprits and len(culprits) < len(batch):  # the handler said which ones
+                await self._fail(culprits, exc)
+                await self._apply([d for d in batch if d.event_id not in named], [])
+            elif len(batch) > 1:
                 half = len(batch) // 2
                 await self._apply(batch[:half], [])
                 await self._apply(batch[half:], [])
             elif batch:
-                await self._failed(batch[0], exc)
+                await self._fail(batch, exc)
             return
         for d in batch:
             d.outcome = settled.outcomes[d]
@@ -381,13 +402,15 @@ class EventConsumer:
         )
         return Outcome.RETRY
 
-    async def _failed(self, d: Delivery, exc: Exception) -> None:
-        if self._judge(d, exc) is Outcome.DEAD_LETTERED:
+    async def _fail(self, failed: Sequence[Delivery], exc: Exception) -> None:
+        """Dead-letter (in one transaction) or retry events whose effects failed."""
+        judged = {d: self._judge(d, exc) for d in failed}
+        dead = [d for d, outcome in judged.items() if outcome is Outcome.DEAD_LETTERED]
+        if dead:
             async with transaction(self.session_factory) as session:
-                await self._dead_letter(session, [d])
-            d.outcome = Outcome.DEAD_LETTERED
-        else:
-            d.outcome = Outcome.RETRY
+                await self._dead_letter(session, dead)
+        for d, outcome in judged.items():
+            d.outcome = outcome
 
     async def _dead_letter(self, session: AsyncSession, dead: Sequence[Delivery]) -> None:
         if not dead:

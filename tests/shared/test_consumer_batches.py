@@ -24,6 +24,7 @@ from shared.consumer import (
     EventHandler,
     Outcome,
     PermanentEventError,
+    RetryableEventError,
 )
 from shared.contracts.registry import EditionCreatedV1
 from shared.events import EventEnvelope, Payload, new_event
@@ -348,3 +349,36 @@ async def test_a_dead_letter_is_replayed_once_its_cause_is_fixed(
     assert await dead_letters(plumbing) == []
     with pytest.raises(DeadLetterNotFound):
         await consumer.replay_dead_letter(dead_id)
+
+
+async def test_a_batch_handler_naming_its_failing_events_spares_the_split(
+    plumbing: Plumbing, nats_url: str
+) -> None:
+    await make_effects_table(plumbing)
+    calls: list[list[int]] = []
+    waiting = {2081, 2083}  # e.g. their grid has not arrived yet
+
+    async def handler(session: AsyncSession, events: Sequence[Event]) -> None:
+        calls.append([payload.year for _, payload in events])  # type: ignore[attr-defined]
+        blocked = [e.id for e, payload in events if payload.year in waiting]  # type: ignore[attr-defined]
+        if blocked:
+            raise RetryableEventError("grid not there yet", event_ids=blocked)
+        await record_batch(session, events)
+
+    consumer = make_consumer(plumbing, handler, nak_delay=0.3)
+    async with jetstream(nats_url) as js:
+        for year in range(2080, 2086):
+            await publish(js, edition_event(year).model_dump_json().encode())
+        async with running(consumer):
+            await eventually(lambda: _years_are(plumbing, [2080, 2082, 2084, 2085]))
+            waiting.clear()
+            await eventually(lambda: no_pending(js, consumer))
+    # One failed pass, then the rest at once: no halving.
+    assert calls[:2] == [list(range(2080, 2086)), [2080, 2082, 2084, 2085]]
+    assert [2081, 2083] in calls[2:]  # redelivered together after the delay
+    assert await effect_years(plumbing) == list(range(2080, 2086))
+    assert await dead_letters(plumbing) == []
+
+
+async def _years_are(p: Plumbing, years: list[int]) -> bool:
+    return await effect_years(p) == years
