@@ -83,6 +83,17 @@ class EventError(Exception):
         self.event_ids = frozenset(event_ids)
 
 
+def subject_matches(subject: str, pattern: str) -> bool:
+    """NATS subject matching: `*` stands for one token, a final `>` for one or more."""
+    tokens, wanted = subject.split("."), pattern.split(".")
+    for i, token in enumerate(wanted):
+        if token == ">":
+            return len(tokens) > i
+        if i >= len(tokens) or (token != "*" and token != tokens[i]):
+            return False
+    return len(tokens) == len(wanted)
+
+
 class PermanentEventError(EventError):
     """The event is readable but can never be applied; retrying would not help: it is
     dead-lettered at once."""
@@ -175,10 +186,7 @@ class EventConsumer:
     def _accepts(self, subject: str) -> bool:
         if self.handlers:
             return subject in self.handlers
-        return any(
-            subject == s or (s.endswith(".>") and subject.startswith(s[:-1]))
-            for s in self._subjects
-        )
+        return any(subject_matches(subject, pattern) for pattern in self._subjects)
 
     async def ensure(self, js: JetStreamContext) -> None:
         await ensure_stream(js, self.producer)

@@ -25,6 +25,7 @@ from shared.consumer import (
     Outcome,
     PermanentEventError,
     RetryableEventError,
+    subject_matches,
 )
 from shared.contracts.registry import EditionCreatedV1
 from shared.events import EventEnvelope, Payload, new_event
@@ -382,3 +383,20 @@ async def test_a_batch_handler_naming_its_failing_events_spares_the_split(
 
 async def _years_are(p: Plumbing, years: list[int]) -> bool:
     return await effect_years(p) == years
+
+
+@pytest.mark.parametrize(
+    ("subject", "pattern", "matches"),
+    [
+        ("fieldwork.audit.validated.v2", "fieldwork.>", True),
+        ("fieldwork.audit.validated.v2", "fieldwork.audit.validated.*", True),
+        ("fieldwork.audit.validated.v2", "fieldwork.audit.validated.v2", True),
+        ("fieldwork.audit.validated.v2", "fieldwork.audit.*", False),
+        ("fieldwork", "fieldwork.>", False),
+        ("fieldwork.grid.published.v1", "fieldwork.audit.>", False),
+    ],
+)
+def test_a_batch_consumer_accepts_the_subjects_its_filter_names(
+    subject: str, pattern: str, matches: bool
+) -> None:
+    assert subject_matches(subject, pattern) is matches
