@@ -15,6 +15,7 @@ import logging
 import pkgutil
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -119,6 +120,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     rows = asyncio.run(main_async(args))
     print(table(rows))
     print(f"\nwritten to {args.output}")
