@@ -22,6 +22,7 @@ from barometer_cli.catalog import SERVICES, ServiceSpec, migrate_all
 from barometer_cli.embedded import (
     EmbeddedNats,
     EmbeddedPostgres,
+    EmbeddedUnavailable,
     die_with_parent,
     port_is_open,
     stop_process,
@@ -50,7 +51,10 @@ def embedded_infrastructure(*, need_nats: bool = True) -> Iterator[Infrastructur
         if not infra.database_url:
             pg = EmbeddedPostgres(data_dir / "postgres")
             infra.embedded.append(pg)
-            pg.start()
+            try:
+                pg.start()
+            except EmbeddedUnavailable as exc:
+                raise SystemExit(f"cannot start: {exc}") from None
             infra.database_url = pg.url
             _say(f"PostgreSQL (embedded)  {pg.url}  data in {pg.data_dir}")
         if need_nats and not infra.nats_url:
