@@ -190,7 +190,7 @@ class EmbeddedPostgres(_Child):
 
     def start(self) -> None:
         bin_dir = self.bin_dir()
-        run_as = self._run_as(bin_dir)
+        run_as = self._run_as(bin_dir, euid=os.geteuid())
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._own_data_dir(run_as)
         if not (self.data_dir / "PG_VERSION").exists():
@@ -211,8 +211,8 @@ class EmbeddedPostgres(_Child):
         self._wait_accepting(bin_dir)
         self._ensure_database(bin_dir)
 
-    def _run_as(self, bin_dir: Path) -> _RunAs:
-        if os.geteuid() != 0:
+    def _run_as(self, bin_dir: Path, *, euid: int) -> _RunAs:
+        if euid != 0:
             return _RunAs()
         prefix = _user_namespace_prefix()
         if prefix is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -14,14 +14,21 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp
 
 from shared.auth import TokenVerifier
 from shared.consumer import EventConsumer, EventHandler
-from shared.db import create_engine, create_session_factory, database_reachable
+from shared.db import (
+    create_engine,
+    create_session_factory,
+    database_reachable,
+    describe_db_error,
+)
 from shared.errors import install_error_handlers, problem_response, unexpected_error
 from shared.messaging import MessageBus
 from shared.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
 from shared.outbox import Outbox, OutboxRelay
+from shared.request_limits import AuthenticateBeforeBodyMiddleware, TooLargeAsProblem
 from shared.settings import ServiceSettings
 from shared.tables import MessagingTables
 
@@ -101,6 +108,11 @@ def _health_router() -> APIRouter:
     return router
 
 
+class _ServiceApp(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        return TooLargeAsProblem(super().build_middleware_stack())
+
+
 def create_service_app(
     *,
     settings: ServiceSettings,
@@ -110,8 +122,9 @@ def create_service_app(
     routers: Sequence[APIRouter],
     producer: str | None = None,
     consumers: ConsumerFactory | None = None,
+    anonymous_body_paths: Collection[str] = (),
 ) -> FastAPI:
-    configure_logging(settings.service_name, settings.log_level)
+    configure_logging(settings.service_name, settings.log_level, settings.log_format or "json")
     engine = create_engine(settings)
     bus = MessageBus(settings.nats_url, name=settings.service_name)
     runtime = ServiceRuntime(
@@ -155,11 +168,25 @@ def create_service_app(
             await bus.close()
             await engine.dispose()
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app = _ServiceApp(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
     app.state.runtime = runtime
-    app.state.token_verifier = TokenVerifier(settings)
+    verifier = TokenVerifier(settings)
+    app.state.token_verifier = verifier
     install_error_handlers(app)
     _install_database_error_handlers(app)
+    # Outermost last: the request id is set first, then the caller is checked before the body
+    # is read (its size is bounded by FastAPI's `max_body_size`, inside).
+    app.add_middleware(
+        AuthenticateBeforeBodyMiddleware,
+        authenticate=verifier.verify,
+        anonymous_paths=anonymous_body_paths,
+    )
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
     app.include_router(_health_router())
     for router in routers:
@@ -179,7 +206,7 @@ def _is_pep249_data_error(exc: Exception) -> bool:
 
 def _install_database_error_handlers(app: FastAPI) -> None:
     async def on_integrity(request: Request, exc: Exception) -> JSONResponse:
-        log.warning("integrity error", extra={"error": str(exc)[:500]})
+        log.warning("integrity error", extra=describe_db_error(exc))
         return problem_response(
             request,
             status=409,
@@ -190,7 +217,7 @@ def _install_database_error_handlers(app: FastAPI) -> None:
 
     async def on_data(request: Request, exc: Exception) -> JSONResponse:
         # Input that passed validation but does not fit a column (a bound missed in a schema).
-        log.warning("data error", extra={"error": str(exc)[:500]})
+        log.warning("data error", extra=describe_db_error(exc))
         return problem_response(
             request,
             status=422,
@@ -208,7 +235,7 @@ def _install_database_error_handlers(app: FastAPI) -> None:
             if _is_pep249_data_error(exc):
                 return await on_data(request, exc)
             return await unexpected_error(request, exc)
-        log.error("database unreachable", extra={"error": str(exc)[:500]})
+        log.error("database unreachable", extra=describe_db_error(exc))
         return problem_response(
             request,
             status=503,

@@ -8,6 +8,7 @@ import sys
 import time
 import uuid
 from contextvars import ContextVar
+from typing import Any
 
 from fastapi import Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
@@ -37,14 +38,63 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+# Attributes every LogRecord has; whatever else a record carries came as `extra` fields.
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "service",
+    "request_id",
+    "color_message",
+    "taskName",
+}
+
+
+_UNSAFE = re.compile(r"^\s*(DETAIL|HINT):.*$|\[parameters: .*?\]", re.MULTILINE)
+
+
+def scrub(text: str) -> str:
+    """Drop what a database error may quote of the data: its DETAIL and its parameters."""
+    return _UNSAFE.sub("[redacted]", text)
+
+
+class _ScrubbedJsonFormatter(JsonFormatter):
+    def formatException(self, ei: Any) -> str:
+        formatted = super().formatException(ei)
+        return scrub(formatted if isinstance(formatted, str) else "\n".join(formatted))
+
+
+class ConsoleFormatter(logging.Formatter):
+    """One readable line per event: time, level, service, message, then key=value fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
+        fields = {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS}
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            fields["request_id"] = request_id
+        tail = " ".join(f"{k}={v}" for k, v in fields.items())
+        line = (
+            f"{stamp}.{int(record.msecs):03d} {record.levelname:<7} "
+            f"{getattr(record, 'service', '-'):<9} {record.getMessage()}"
         )
-    )
+        if tail:
+            line += f"  {tail}"
+        if record.exc_info:
+            line += "\n" + scrub(str(self.formatException(record.exc_info)))
+        return line
+
+
+def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "console":
+        handler.setFormatter(ConsoleFormatter())
+    else:
+        handler.setFormatter(
+            _ScrubbedJsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
     handler.addFilter(_RequestIdFilter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -82,7 +132,10 @@ class RequestContextMiddleware(BaseHTTPMiddleware):
         response.headers["X-Request-ID"] = request_id
         if template not in ("/metrics", "/health/live", "/health/ready"):
             self.log.info(
-                "request",
+                "%s %s %s",
+                request.method,
+                template,
+                response.status_code,
                 extra={
                     "request_id": request_id,
                     "method": request.method,

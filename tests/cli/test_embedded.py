@@ -8,8 +8,10 @@ import stat
 from pathlib import Path
 
 import asyncpg
+import pytest
 
-from barometer_cli.embedded import EmbeddedPostgres
+from barometer_cli import embedded
+from barometer_cli.embedded import EmbeddedPostgres, EmbeddedUnavailable
 
 
 def _modes(path: Path) -> dict[Path, int]:
@@ -45,3 +47,22 @@ async def test_runs_under_a_private_parent_and_keeps_its_data(tmp_path: Path) ->
     # The data stays the checkout's own: owned by whoever runs the tests, mode 0700.
     assert data_dir.stat().st_uid == os.geteuid()
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+
+
+def test_says_why_and_what_to_do_where_it_cannot_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As root without user namespaces, the fallback user cannot enter a 0700 parent.
+    monkeypatch.setattr(embedded, "_user_namespace_prefix", lambda: None)
+    private = tmp_path / "private"
+    private.mkdir()
+    private.chmod(0o700)
+    pg = EmbeddedPostgres(private / "pg", durable=False)
+    with pytest.raises(EmbeddedUnavailable) as refused:
+        pg._run_as(EmbeddedPostgres.bin_dir(), euid=0)
+    message = str(refused.value)
+    assert str(private) in message
+    assert "DATABASE_URL" in message
+    assert "normal user" in message
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    assert not (private / "pg").exists()
