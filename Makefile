@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 		{ echo "Python 3.11+ is required (set PYTHON=python3.11 or newer)"; exit 1; }
 	@echo "Installing Baromètre and its dependencies into $(VENV) (the first time, this may take a minute)..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@$(BIN)/python -m pip install --quiet --upgrade pip > $(VENV)/install.log 2>&1 && \
+		$(BIN)/python -m pip install --quiet -e ".[dev]" >> $(VENV)/install.log 2>&1 || \
+		{ cat $(VENV)/install.log; echo "install failed (log: $(VENV)/install.log)"; exit 1; }
 	@touch $(STAMP)
 
 run: install

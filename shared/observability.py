@@ -7,6 +7,7 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -106,6 +107,16 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
         logging.getLogger(name).propagate = True
 
 
+def route_template(scope: Mapping[str, Any]) -> str:
+    """The matched route's path template with its router's prefix (`/v1/editions/{id}`)."""
+    route = scope.get("route")
+    if route is None:
+        return "unmatched"
+    included = (scope.get("fastapi") or {}).get("included_router")
+    prefix = getattr(getattr(included, "include_context", None), "prefix", "") or ""
+    return f"{prefix}{getattr(route, 'path', '')}"
+
+
 class RequestContextMiddleware(BaseHTTPMiddleware):
     """Gives each request an id (taken from `X-Request-ID` when sane), logs and measures it."""
 
@@ -125,8 +136,7 @@ class RequestContextMiddleware(BaseHTTPMiddleware):
         finally:
             request_id_var.reset(token)
         elapsed = time.perf_counter() - started
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
+        template = route_template(request.scope)
         REQUESTS.labels(self.service, request.method, template, str(response.status_code)).inc()
         LATENCY.labels(self.service, request.method, template).observe(elapsed)
         response.headers["X-Request-ID"] = request_id

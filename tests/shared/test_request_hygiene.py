@@ -84,6 +84,8 @@ async def test_an_oversized_body_is_413_before_it_is_read(app: FastAPI, token: A
 
         fits = await client.post("/v1/echo", json={"a": 1, "b": 2}, headers=token("operator"))
         assert fits.json() == {"keys": 2}
+        metrics = (await client.get("/metrics")).text  # routes are measured by full template
+        assert 'route="/v1/echo",service="scoring",status="200"' in metrics
         # A bulk route raises its own cap.
         bulk = await client.post(
             "/v1/bulk",
