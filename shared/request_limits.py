@@ -102,7 +102,6 @@ async def _problem(scope: Scope, send: Send, refused: ProblemError) -> None:
     headers = [
         (b"content-type", PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),  # the body is left unread
     ]
     if refused.status == 401:
         headers.append((b"www-authenticate", b"Bearer"))
