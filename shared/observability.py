@@ -36,6 +36,13 @@ class _RequestIdFilter(logging.Filter):
         if not getattr(record, "request_id", None):
             record.request_id = request_id_var.get()
         record.service = self.service
+        # Whatever a message or a field quotes of a database error's data goes.
+        message = record.getMessage()
+        if _UNSAFE.search(message):
+            record.msg, record.args = scrub(message), None
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRS and isinstance(value, str) and _UNSAFE.search(value):
+                setattr(record, key, scrub(value))
         return True
 
 
@@ -50,7 +57,9 @@ _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None)
 }
 
 
-_UNSAFE = re.compile(r"^\s*(DETAIL|HINT):.*$|\[parameters: .*?\]", re.MULTILINE)
+# A server's DETAIL/HINT up to the end of its line (also inside a repr, where it ends at "\\n"),
+# and SQLAlchemy's parameter list.
+_UNSAFE = re.compile(r"(?:DETAIL|HINT):.*?(?=\\n|\n|$)|\[parameters: .*?\]", re.MULTILINE)
 
 
 def scrub(text: str) -> str:

@@ -153,3 +153,24 @@ def test_console_lines_are_readable() -> None:
     assert "duration_ms=1.5" in line
     assert "request_id=abc" in line
     assert not line.startswith("{")
+
+
+def test_values_quoted_by_a_database_error_are_redacted_everywhere(
+    captured: tuple[io.StringIO, io.StringIO],
+) -> None:
+    from shared.observability import _RequestIdFilter
+
+    quoted = (
+        'UniqueViolationError(\'duplicate key value violates unique constraint "pk_inbox"\\n'
+        "DETAIL:  Key (consumer)=(Mairie de Jean Dupont) already exists.')"
+    )
+    log = logging.getLogger("tests.hygiene")
+    only = _RequestIdFilter("scoring")
+    log.addFilter(only)
+    try:
+        log.warning("handling failed: %s", quoted, extra={"error": quoted})
+    finally:
+        log.removeFilter(only)
+    for output in (stream.getvalue() for stream in captured):
+        assert "pk_inbox" in output  # the kind of error stays
+        assert "Jean Dupont" not in output
