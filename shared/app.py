@@ -8,7 +8,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -85,23 +85,31 @@ SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 RuntimeDep = Annotated[ServiceRuntime, Depends(runtime_of)]
 
 
+def _nats_state(runtime: ServiceRuntime) -> str:
+    return "ok" if runtime.bus.is_connected else "unreachable"
+
+
 def _health_router() -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/health/live")
-    async def live() -> dict[str, str]:
-        return {"status": "live"}
+    async def live(runtime: RuntimeDep) -> dict[str, Any]:
+        """The process runs; NATS' state is told here (and in metrics), not in readiness."""
+        return {"status": "live", "checks": {"nats": _nats_state(runtime)}}
 
     @router.get("/health/ready")
     async def ready(runtime: RuntimeDep) -> JSONResponse:
+        """Whether this replica can serve requests: that needs its database, not NATS (the
+        outbox keeps writes going while NATS is away; tying readiness to NATS would take every
+        replica out of the load balancer at once)."""
+        database = await database_reachable(runtime.engine)
         checks = {
-            "database": "ok" if await database_reachable(runtime.engine) else "unreachable",
-            "nats": "ok" if runtime.bus.is_connected else "unreachable",
+            "database": "ok" if database else "unreachable",
+            "nats": _nats_state(runtime),
         }
-        ok = all(v == "ok" for v in checks.values())
         return JSONResponse(
-            {"status": "ready" if ok else "not ready", "checks": checks},
-            status_code=200 if ok else 503,
+            {"status": "ready" if database else "not ready", "checks": checks},
+            status_code=200 if database else 503,
         )
 
     router.add_api_route("/metrics", metrics_endpoint, methods=["GET"], response_class=Response)
@@ -204,6 +212,21 @@ def _is_pep249_data_error(exc: Exception) -> bool:
     return False
 
 
+_DATABASE_MODULES = ("asyncpg.", "sqlalchemy.pool", "sqlalchemy.engine", "sqlalchemy.dialects")
+
+
+def _raised_by_database_driver(exc: BaseException) -> bool:
+    """An OSError means a lost database only when it comes out of the driver or the pool (a
+    file or another socket failing is a plain 500)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if module.startswith(_DATABASE_MODULES):
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _install_database_error_handlers(app: FastAPI) -> None:
     async def on_integrity(request: Request, exc: Exception) -> JSONResponse:
         log.warning("integrity error", extra=describe_db_error(exc))
@@ -227,7 +250,7 @@ def _install_database_error_handlers(app: FastAPI) -> None:
         )
 
     async def on_database(request: Request, exc: Exception) -> JSONResponse:
-        lost = isinstance(exc, OSError) or (
+        lost = (isinstance(exc, OSError) and _raised_by_database_driver(exc)) or (
             isinstance(exc, DBAPIError)
             and (exc.connection_invalidated or isinstance(exc.orig, OSError))
         )
