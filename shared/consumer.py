@@ -246,6 +246,8 @@ class EventConsumer:
                     await asyncio.sleep(1.0)
         finally:
             await self._release(upcoming)
+            if self._stopping.is_set():  # acks and naks out before the connection closes
+                await self.bus.flush()
 
     def _start_fetch(
         self, subscription: JetStreamContext.PullSubscription

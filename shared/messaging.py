@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import nats
@@ -75,6 +76,12 @@ class MessageBus:
                 timeout=5, publish_async_max_pending=PUBLISH_ASYNC_MAX_PENDING
             )
         return self._js
+
+    async def flush(self) -> None:
+        """Make sure what was written (acks, naks) reached the server; best effort, 2 s."""
+        if self._nc is not None and self._nc.is_connected:
+            with contextlib.suppress(Exception):
+                await self._nc.flush(timeout=2)
 
     async def close(self) -> None:
         # Not drain(): the relay and consumers are stopped by now, and an unacked message is

@@ -400,3 +400,30 @@ def test_a_batch_consumer_accepts_the_subjects_its_filter_names(
     subject: str, pattern: str, matches: bool
 ) -> None:
     assert subject_matches(subject, pattern) is matches
+
+
+async def test_stop_finishes_the_batch_in_hand_and_gives_back_the_one_fetched_ahead(
+    plumbing: Plumbing, nats_url: str
+) -> None:
+    await make_effects_table(plumbing)
+    started = asyncio.Event()
+
+    async def slow(session: AsyncSession, events: Sequence[Event]) -> None:
+        started.set()
+        await asyncio.sleep(1.0)  # stop() arrives while this batch is being applied
+        await record_batch(session, events)
+
+    first = make_consumer(plumbing, slow, batch_size=10, durable="stopping")
+    async with jetstream(nats_url) as js:
+        for year in range(2100, 2130):
+            await publish(js, edition_event(year).model_dump_json().encode())
+        task = asyncio.create_task(first.run())
+        await asyncio.wait_for(started.wait(), 10)
+        first.stop()
+        await asyncio.wait_for(task, 5)  # returns by itself, not cancelled
+        assert await effect_years(plumbing) == list(range(2100, 2110))  # the batch in hand
+        # The batch it had fetched ahead was given back (nak'ed), not left to `ack_wait`
+        # (30 s here): the next member gets everything at once.
+        successor = make_consumer(plumbing, record_batch, batch_size=10, durable="stopping")
+        async with running(successor):
+            await eventually(lambda: _years_are(plumbing, list(range(2100, 2130))), within=10)
