@@ -1,0 +1,384 @@
+"""Pure rules of territories: reading an Etalab data set into rows, search keys, cursors.
+
+No I/O here: `sources.py` reads files, `repository.py` writes rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+)
+
+# The files of a data set (the `data/*.json` of `@etalab/decoupage-administratif`), by kind.
+DATASET_FILES: tuple[str, ...] = ("regions", "departements", "communes", "epci")
+
+# Vintages the registry accepts: the legal populations of INSEE start in 2006.
+MIN_VINTAGE, MAX_VINTAGE = 2006, 2100
+
+PART_KINDS = ("commune-deleguee", "commune-associee", "arrondissement-municipal")
+PartKind = Literal["commune-deleguee", "commune-associee", "arrondissement-municipal"]
+
+MAX_REPORTED_ERRORS = 20
+
+
+class DataSetError(ValueError):
+    """The data set cannot be imported; `errors` names each problem (file, record, reason)."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        super().__init__("; ".join(errors[:3]) + (" ..." if len(errors) > 3 else ""))
+        self.errors = list(errors[:MAX_REPORTED_ERRORS])
+
+
+# --- search keys ----------------------------------------------------------------------------
+
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss"})
+
+
+def search_key(text: str) -> str:
+    """`Saint-Étienne` -> `saint etienne`: lower case, no accents, any punctuation a space."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return " ".join("".join(c if c.isalnum() else " " for c in plain).split())
+
+
+# --- records of the Etalab files ------------------------------------------------------------
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    code: StrictStr = Field(min_length=1, max_length=12)
+    nom: StrictStr = Field(min_length=1)
+
+
+class RegionRecord(_Record):
+    chefLieu: StrictStr | None = None
+    zone: StrictStr | None = None
+
+
+class DepartementRecord(_Record):
+    region: StrictStr
+    chefLieu: StrictStr | None = None
+    zone: StrictStr | None = None
+
+
+class CommuneRecord(_Record):
+    type: Literal[
+        "commune-actuelle", "commune-deleguee", "commune-associee", "arrondissement-municipal"
+    ]
+    departement: StrictStr
+    region: StrictStr
+    siren: StrictStr | None = None
+    codesPostaux: list[StrictStr] = []
+    population: StrictInt | None = Field(default=None, ge=0)
+    zone: StrictStr | None = None
+    chefLieu: StrictStr | None = None
+    commune: StrictStr | None = None  # parent of a municipal arrondissement
+
+
+class MemberRecord(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    code: StrictStr = Field(min_length=1)
+
+
+class EpciRecord(_Record):
+    type: StrictStr
+    modeFinancement: StrictStr | None = None
+    populationTotale: StrictInt | None = Field(default=None, ge=0)
+    populationMunicipale: StrictInt | None = Field(default=None, ge=0)
+    membres: list[MemberRecord] = []
+
+
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    "regions": TypeAdapter(list[RegionRecord]),
+    "departements": TypeAdapter(list[DepartementRecord]),
+    "communes": TypeAdapter(list[CommuneRecord]),
+    "epci": TypeAdapter(list[EpciRecord]),
+}
+
+
+# --- rows as the registry stores them -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegionRow:
+    code: str
+    name: str
+    chef_lieu_code: str | None
+    zone: str | None
+    population: int | None
+
+
+@dataclass(frozen=True)
+class DepartementRow:
+    code: str
+    name: str
+    region_code: str
+    chef_lieu_code: str | None
+    zone: str | None
+    population: int | None
+
+
+@dataclass(frozen=True)
+class CommuneRow:
+    code: str
+    name: str
+    search_name: str
+    departement_code: str
+    region_code: str
+    siren: str | None
+    postal_codes: tuple[str, ...]
+    zone: str | None
+    population: int | None
+
+
+@dataclass(frozen=True)
+class CommunePartRow:
+    """A delegated or associated commune, or a municipal arrondissement, within a commune."""
+
+    kind: PartKind
+    code: str
+    name: str
+    search_name: str
+    parent_code: str
+    departement_code: str
+    region_code: str
+    population: int | None
+
+
+@dataclass(frozen=True)
+class EpciRow:
+    siren: str
+    name: str
+    search_name: str
+    type: str
+    financing_mode: str | None
+    population: int | None  # populationTotale
+    population_municipale: int | None
+
+
+@dataclass(frozen=True)
+class DataSet:
+    vintage: int
+    regions: list[RegionRow]
+    departements: list[DepartementRow]
+    communes: list[CommuneRow]
+    parts: list[CommunePartRow]
+    epcis: list[EpciRow]
+    members: list[tuple[str, str]]  # (EPCI SIREN, commune INSEE code)
+
+
+@dataclass(frozen=True)
+class KindCounts:
+    """What an import did to one kind of territory."""
+
+    received: int
+    created: int
+    updated: int
+    unchanged: int
+    without_population: int
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    vintage: int
+    source: str
+    regions: KindCounts
+    departements: KindCounts
+    communes: KindCounts
+    commune_parts: KindCounts
+    epcis: KindCounts
+    memberships_created: int
+    memberships_removed: int
+    seconds: float = 0.0
+    counts_by_part_kind: dict[str, int] = field(default_factory=dict)
+
+
+def check_vintage(vintage: int) -> int:
+    if not MIN_VINTAGE <= vintage <= MAX_VINTAGE:
+        raise DataSetError([f"vintage {vintage} is outside {MIN_VINTAGE}..{MAX_VINTAGE}"])
+    return vintage
+
+
+def _known_population(value: int | None) -> int | None:
+    """0 in the files means "no legal population" (overseas collectivities), as absent does."""
+    return value or None
+
+
+def _validate(name: str, raw: Any) -> list[Any]:
+    try:
+        records: list[Any] = _ADAPTERS[name].validate_python(raw)
+    except ValidationError as exc:
+        errors = []
+        for error in exc.errors()[:MAX_REPORTED_ERRORS]:
+            loc = list(error["loc"])
+            where = f"record {loc[0]}" if loc and isinstance(loc[0], int) else "top level"
+            fields = ".".join(str(p) for p in loc[1:])
+            errors.append(f"{name}: {where}{' field ' + fields if fields else ''}: {error['msg']}")
+        raise DataSetError(errors) from exc
+    return records
+
+
+def _duplicates(name: str, keys: Iterable[Any]) -> list[str]:
+    counts = Counter(keys)
+    return [f"{name}: {key} appears {n} times" for key, n in counts.items() if n > 1]
+
+
+def parse_dataset(vintage: int, raw: dict[str, Any]) -> DataSet:
+    """The rows of an Etalab data set, checked whole: types, unique codes, every link resolved.
+
+    Raises `DataSetError` naming every problem found (up to a limit), so nothing half-valid
+    is written.
+    """
+    check_vintage(vintage)
+    missing = [name for name in DATASET_FILES if name not in raw]
+    if missing:
+        raise DataSetError([f"missing file(s): {', '.join(missing)}"])
+    regions: list[RegionRecord] = _validate("regions", raw["regions"])
+    departements: list[DepartementRecord] = _validate("departements", raw["departements"])
+    communes: list[CommuneRecord] = _validate("communes", raw["communes"])
+    epcis: list[EpciRecord] = _validate("epci", raw["epci"])
+
+    current = [c for c in communes if c.type == "commune-actuelle"]
+    parts = [c for c in communes if c.type != "commune-actuelle"]
+    errors = [
+        *_duplicates("regions", (r.code for r in regions)),
+        *_duplicates("departements", (d.code for d in departements)),
+        *_duplicates("communes", (c.code for c in current)),
+        *_duplicates("communes", ((c.type, c.code) for c in parts)),
+        *_duplicates("epci", (e.code for e in epcis)),
+    ]
+    region_codes = {r.code for r in regions}
+    departement_codes = {d.code for d in departements}
+    commune_codes = {c.code for c in current}
+    errors += [
+        f"departements: {d.code} names unknown région {d.region}"
+        for d in departements
+        if d.region not in region_codes
+    ]
+    errors += [
+        f"communes: {c.code} names unknown département {c.departement} or région {c.region}"
+        for c in communes
+        if c.departement not in departement_codes or c.region not in region_codes
+    ]
+    errors += [
+        f"communes: {c.type} {c.code} has no current parent commune ({_parent(c)})"
+        for c in parts
+        if _parent(c) not in commune_codes
+    ]
+    members = [(e.code, m.code) for e in epcis for m in e.membres]
+    errors += [
+        f"epci: {siren} lists {code}, which is not a current commune"
+        for siren, code in members
+        if code not in commune_codes
+    ]
+    errors += _duplicates("epci members", (code for _, code in members))
+    if errors:
+        raise DataSetError(errors)
+
+    by_departement: Counter[str] = Counter()
+    by_region: Counter[str] = Counter()
+    for c in current:
+        by_departement[c.departement] += c.population or 0
+        by_region[c.region] += c.population or 0
+    return DataSet(
+        vintage=vintage,
+        regions=[
+            RegionRow(r.code, r.nom, r.chefLieu, r.zone, by_region.get(r.code) or None)
+            for r in regions
+        ],
+        departements=[
+            DepartementRow(
+                d.code, d.nom, d.region, d.chefLieu, d.zone, by_departement.get(d.code) or None
+            )
+            for d in departements
+        ],
+        communes=[
+            CommuneRow(
+                code=c.code,
+                name=c.nom,
+                search_name=search_key(c.nom),
+                departement_code=c.departement,
+                region_code=c.region,
+                siren=c.siren,
+                postal_codes=tuple(c.codesPostaux),
+                zone=c.zone,
+                population=_known_population(c.population),
+            )
+            for c in current
+        ],
+        parts=[
+            CommunePartRow(
+                kind=c.type,  # type: ignore[arg-type]  # narrowed by the filter above
+                code=c.code,
+                name=c.nom,
+                search_name=search_key(c.nom),
+                parent_code=_parent(c),
+                departement_code=c.departement,
+                region_code=c.region,
+                population=_known_population(c.population),
+            )
+            for c in parts
+        ],
+        epcis=[
+            EpciRow(
+                siren=e.code,
+                name=e.nom,
+                search_name=search_key(e.nom),
+                type=e.type,
+                financing_mode=e.modeFinancement,
+                population=_known_population(e.populationTotale),
+                population_municipale=_known_population(e.populationMunicipale),
+            )
+            for e in epcis
+        ],
+        members=members,
+    )
+
+
+def _parent(record: CommuneRecord) -> str:
+    return record.commune or record.chefLieu or ""
+
+
+# --- cursors --------------------------------------------------------------------------------
+
+
+class CursorError(ValueError):
+    pass
+
+
+def encode_cursor(key: Sequence[int | str]) -> str:
+    raw = json.dumps(list(key), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, shape: Sequence[type]) -> tuple[int | str, ...]:
+    """The sort key a cursor stands for, checked against the list's key `shape`."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = json.loads(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise CursorError("the cursor is not one this API returned") from exc
+    if (
+        not isinstance(key, list)
+        or len(key) != len(shape)
+        or not all(type(v) is t for v, t in zip(key, shape, strict=True))
+    ):
+        raise CursorError("the cursor is not one this API returned")
+    return tuple(key)
