@@ -1,6 +1,7 @@
 """Test infrastructure: a real PostgreSQL and a real NATS with JetStream, started once per
 session on free ports (or taken from TEST_DATABASE_URL / TEST_NATS_URL), every service's
-migrations applied to a template database (with the bundled territories imported), and a fresh database cloned from it per test."""
+migrations applied to a template database with the bundled territories imported, and a fresh
+database cloned from it per test."""
 
 from __future__ import annotations
 

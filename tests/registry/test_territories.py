@@ -374,6 +374,27 @@ async def test_search_pages_walk_the_whole_list_once(
     assert search_key(whole["items"][-1]["name"]).startswith("saint") is False  # e.g. Bourg-…
 
 
+async def test_listing_without_search_pages_by_population(
+    client: httpx.AsyncClient, reader: dict[str, str], database_url: str
+) -> None:
+    expected = await fetch(
+        database_url,
+        "SELECT code FROM communes WHERE departement_code = '2A' "
+        "ORDER BY coalesce(population, -1) DESC, code",
+    )
+    seen: list[str] = []
+    params: dict[str, Any] = {"departement": "2A", "limit": 50}
+    while True:
+        page = (await client.get("/v1/territories/communes", params=params, headers=reader)).json()
+        seen += [i["code"] for i in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert seen == [r["code"] for r in expected]
+    assert len(seen) == 124
+    assert seen[0] == "2A004"  # Ajaccio
+
+
 async def test_lists_for_the_frontend(client: httpx.AsyncClient, reader: dict[str, str]) -> None:
     response = await client.get(
         "/v1/territories/departements", params={"region": "84"}, headers=reader

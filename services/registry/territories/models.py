@@ -46,14 +46,7 @@ class Commune(Base):
     """A current commune (`commune-actuelle`), keyed by its INSEE code."""
 
     __tablename__ = "communes"
-    __table_args__ = (
-        Index(
-            "ix_communes_search_name",
-            "search_name",
-            postgresql_ops={"search_name": "text_pattern_ops"},
-        ),
-        Index("ix_communes_ranking", text("coalesce(population, -1) DESC"), "code"),
-    )
+    __table_args__ = (Index("ix_communes_ranking", text("coalesce(population, -1) DESC"), "code"),)
 
     code: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text)

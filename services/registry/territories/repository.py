@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, exists, func, literal, select, text, tuple_
+from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.territories.models import (
@@ -263,18 +263,22 @@ def _ranked(
 ) -> Select[Any]:
     """Best match first (the whole name, then its start, a word's start, anywhere), then
     the largest population, then the code: a total order, so cursors are stable."""
-    rank: ColumnElement[int]
-    if q:
-        query = query.where(search_name.contains(q))
-        rank = case(
-            (search_name == q, 0),
-            (search_name.startswith(q), 1),
-            ((literal(" ") + search_name).contains(" " + q), 2),
-            else_=3,
-        )
-    else:
-        rank = literal(0)
     size = func.coalesce(population, -1)
+    if not q:
+        # Without a search, every rank is 0: order by size alone, which an index serves.
+        if after is not None:
+            _, neg_size, last = after
+            query = query.where(
+                or_(size < -int(neg_size), and_(size == -int(neg_size), key > last))
+            )
+        return query.add_columns(literal(0), size).order_by(size.desc(), key).limit(limit + 1)
+    query = query.where(search_name.contains(q))
+    rank = case(
+        (search_name == q, 0),
+        (search_name.startswith(q), 1),
+        ((literal(" ") + search_name).contains(" " + q), 2),
+        else_=3,
+    )
     if after is not None:
         query = query.where(tuple_(rank, -size, key) > tuple_(*after))
     return query.add_columns(rank, size).order_by(rank, size.desc(), key).limit(limit + 1)

@@ -134,12 +134,12 @@ class ImportOut(BaseModel):
     source: str = Field(description="Where the data came from (`bundled` or `upload`, or a path).")
     imported_at: AwareDatetime = Field(description="When the import ran.")
     seconds: float = Field(description="How long the import took (reading and writing).")
-    regions: KindCountsOut
-    departements: KindCountsOut
+    regions: KindCountsOut = Field(description="Régions.")
+    departements: KindCountsOut = Field(description="Départements.")
     communes: KindCountsOut = Field(description="Current communes (`commune-actuelle`).")
     commune_parts: KindCountsOut = Field(
         description="Delegated and associated communes and municipal arrondissements."
     )
-    epcis: KindCountsOut
+    epcis: KindCountsOut = Field(description="EPCI (intercommunalities).")
     memberships_created: int = Field(description="EPCI memberships added.")
     memberships_removed: int = Field(description="EPCI memberships no longer in the data.")

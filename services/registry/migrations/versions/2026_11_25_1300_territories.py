@@ -45,12 +45,6 @@ def upgrade() -> None:
     op.add_column("communes", _vintage())
     op.create_index("ix_communes_vintage", "communes", ["vintage"])
     op.create_index(
-        "ix_communes_search_name",
-        "communes",
-        ["search_name"],
-        postgresql_ops={"search_name": "text_pattern_ops"},
-    )
-    op.create_index(
         "ix_communes_ranking", "communes", [sa.text("coalesce(population, -1) DESC"), "code"]
     )
 
@@ -138,7 +132,7 @@ def downgrade() -> None:
     op.drop_index("ix_epcis_vintage", "epcis")
     for column in ("vintage", "population_municipale", "financing_mode", "search_name"):
         op.drop_column("epcis", column)
-    for index in ("ix_communes_ranking", "ix_communes_search_name", "ix_communes_vintage"):
+    for index in ("ix_communes_ranking", "ix_communes_vintage"):
         op.drop_index(index, "communes")
     for column in ("vintage", "zone", "postal_codes", "siren", "search_name"):
         op.drop_column("communes", column)
