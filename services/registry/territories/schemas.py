@@ -5,9 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Generic, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+
+
+class _FromRow(BaseModel):
+    """Read from a table row's attributes of the same names."""
+
+    model_config = ConfigDict(from_attributes=True)
+
 
 VINTAGE = "Vintage (year) of the data set the attributes come from (INSEE legal populations)."
 
@@ -26,7 +33,7 @@ class VintagePopulation(BaseModel):
     population: int = Field(description="Legal population in that vintage.")
 
 
-class CommuneOut(BaseModel):
+class CommuneOut(_FromRow):
     code: str = Field(description="INSEE code of the commune (5 characters, e.g. `42218`).")
     name: str = Field(description="Official name, e.g. `Saint-Étienne`.")
     departement_code: str = Field(description="INSEE code of its département (e.g. `42`).")
@@ -42,7 +49,7 @@ class CommuneOut(BaseModel):
     vintage: int | None = Field(default=None, description=VINTAGE)
 
 
-class CommunePartOut(BaseModel):
+class CommunePartOut(_FromRow):
     kind: str = Field(
         description="`commune-deleguee`, `commune-associee` or `arrondissement-municipal`."
     )
@@ -56,7 +63,7 @@ class CommunePartOut(BaseModel):
     )
 
 
-class EpciRef(BaseModel):
+class EpciRef(_FromRow):
     siren: str = Field(description="SIREN of the EPCI.")
     name: str = Field(description="Official name.")
     type: str = Field(description="`CC`, `CA`, `CU`, `METRO` or `MET69`.")
@@ -72,7 +79,7 @@ class CommuneDetailOut(CommuneOut):
     )
 
 
-class DepartementOut(BaseModel):
+class DepartementOut(_FromRow):
     code: str = Field(description="INSEE code (`01`…`95`, `2A`, `2B`, `971`…).")
     name: str = Field(description="Official name.")
     region_code: str = Field(description="INSEE code of its région.")
@@ -84,7 +91,7 @@ class DepartementOut(BaseModel):
     vintage: int = Field(description=VINTAGE)
 
 
-class RegionOut(BaseModel):
+class RegionOut(_FromRow):
     code: str = Field(description="INSEE code of the région (e.g. `84`).")
     name: str = Field(description="Official name.")
     chef_lieu_code: str | None = Field(description="INSEE code of its chef-lieu commune.")
@@ -95,7 +102,7 @@ class RegionOut(BaseModel):
     vintage: int = Field(description=VINTAGE)
 
 
-class EpciOut(BaseModel):
+class EpciOut(_FromRow):
     siren: str = Field(description="SIREN of the EPCI (9 digits).")
     name: str = Field(description="Official name.")
     type: str = Field(description="`CC`, `CA`, `CU`, `METRO` or `MET69`.")

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,11 +22,6 @@ from services.registry.settings import RegistrySettings
 from services.registry.territories import repository as repo
 from services.registry.territories import sources
 from services.registry.territories.models import (
-    Commune,
-    CommunePart,
-    Departement,
-    Epci,
-    Region,
     TerritoryImport,
 )
 from services.registry.territories.rules import (
@@ -53,6 +50,9 @@ from services.registry.territories.schemas import (
 )
 from shared.db import create_engine, create_session_factory, transaction
 from shared.errors import Conflict, NotFound, Unprocessable
+
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -296,13 +296,7 @@ async def list_imports(session: AsyncSession, *, limit: int, cursor: str | None)
         except ValueError as exc:
             raise Unprocessable("the cursor is not one this API returned", field="cursor") from exc
     rows = await repo.list_imports(session, limit=limit, after=after)
-    page = rows[:limit]
-    next_cursor = (
-        encode_cursor([page[-1].imported_at.isoformat(), str(page[-1].id)])
-        if len(rows) > limit
-        else None
-    )
-    return Page[ImportOut](items=[import_out(r) for r in page], next_cursor=next_cursor)
+    return _page(rows, limit, import_out, lambda r: [r.imported_at.isoformat(), str(r.id)])
 
 
 # --- reads of the API -----------------------------------------------------------------------
@@ -331,63 +325,13 @@ def _ranked_after(cursor: str | None) -> tuple[int | str, ...] | None:
     return (rank, -int(size), code)
 
 
-def commune_out(row: Commune) -> CommuneOut:
-    return CommuneOut(
-        code=row.code,
-        name=row.name,
-        departement_code=row.departement_code,
-        region_code=row.region_code,
-        population=row.population,
-        siren=row.siren,
-        postal_codes=list(row.postal_codes),
-        zone=row.zone,
-        vintage=row.vintage,
-    )
-
-
-def _part_out(row: CommunePart) -> CommunePartOut:
-    return CommunePartOut(
-        kind=row.kind,
-        code=row.code,
-        name=row.name,
-        parent_code=row.parent_code,
-        population=row.population,
-    )
-
-
-def _epci_out(row: Epci) -> EpciOut:
-    return EpciOut(
-        siren=row.siren,
-        name=row.name,
-        type=row.type,
-        financing_mode=row.financing_mode,
-        population=row.population,
-        population_municipale=row.population_municipale,
-        vintage=row.vintage,
-    )
-
-
-def _departement_out(row: Departement) -> DepartementOut:
-    return DepartementOut(
-        code=row.code,
-        name=row.name,
-        region_code=row.region_code,
-        chef_lieu_code=row.chef_lieu_code,
-        zone=row.zone,
-        population=row.population,
-        vintage=row.vintage,
-    )
-
-
-def _region_out(row: Region) -> RegionOut:
-    return RegionOut(
-        code=row.code,
-        name=row.name,
-        chef_lieu_code=row.chef_lieu_code,
-        zone=row.zone,
-        population=row.population,
-        vintage=row.vintage,
-    )
+def _page(
+    rows: Sequence[R], limit: int, out: Callable[[R], T], key: Callable[[R], list[int | str]]
+) -> Page[T]:
+    """The first `limit` rows (one more was fetched to tell whether a next page exists)."""
+    page = rows[:limit]
+    next_cursor = encode_cursor(key(page[-1])) if len(rows) > limit else None
+    return Page[T](items=[out(r) for r in page], next_cursor=next_cursor)
 
 
 async def search_communes(
@@ -407,12 +351,12 @@ async def search_communes(
         after=_ranked_after(cursor),
         limit=limit,
     )
-    page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        last, rank, size = page[-1]
-        next_cursor = encode_cursor([rank, size, last.code])
-    return Page[CommuneOut](items=[commune_out(r) for r, _, _ in page], next_cursor=next_cursor)
+    return _page(
+        rows,
+        limit,
+        lambda r: CommuneOut.model_validate(r[0]),
+        lambda r: [r[1], r[2], r[0].code],
+    )
 
 
 async def search_epcis(
@@ -432,12 +376,9 @@ async def search_epcis(
         after=_ranked_after(cursor),
         limit=limit,
     )
-    page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        last, rank, size = page[-1]
-        next_cursor = encode_cursor([rank, size, last.siren])
-    return Page[EpciOut](items=[_epci_out(r) for r, _, _ in page], next_cursor=next_cursor)
+    return _page(
+        rows, limit, lambda r: EpciOut.model_validate(r[0]), lambda r: [r[1], r[2], r[0].siren]
+    )
 
 
 async def commune_detail(session: AsyncSession, code: str) -> CommuneDetailOut:
@@ -454,11 +395,9 @@ async def commune_detail(session: AsyncSession, code: str) -> CommuneDetailOut:
     member_of = await repo.epci_of(session, row.code)
     populations = await repo.populations(session, "commune", row.code)
     return CommuneDetailOut(
-        **commune_out(row).model_dump(),
-        epci=EpciRef(siren=member_of.siren, name=member_of.name, type=member_of.type)
-        if member_of
-        else None,
-        parts=[_part_out(p) for p in parts],
+        **CommuneOut.model_validate(row).model_dump(),
+        epci=EpciRef.model_validate(member_of) if member_of else None,
+        parts=[CommunePartOut.model_validate(p) for p in parts],
         populations=[VintagePopulation(vintage=v, population=p) for v, p in populations.items()],
     )
 
@@ -468,21 +407,24 @@ async def epci_detail(session: AsyncSession, siren: str) -> EpciDetailOut:
     if row is None:
         raise NotFound(f"no current EPCI with SIREN {siren!r}")
     members = await repo.members_of(session, row.siren)
-    return EpciDetailOut(**_epci_out(row).model_dump(), members=[commune_out(m) for m in members])
+    return EpciDetailOut(
+        **EpciOut.model_validate(row).model_dump(),
+        members=[CommuneOut.model_validate(m) for m in members],
+    )
 
 
 async def departement_detail(session: AsyncSession, code: str) -> DepartementOut:
     row = await repo.current_departement(session, code)
     if row is None:
         raise NotFound(f"no current département with code {code!r}")
-    return _departement_out(row)
+    return DepartementOut.model_validate(row)
 
 
 async def region_detail(session: AsyncSession, code: str) -> RegionOut:
     row = await repo.current_region(session, code)
     if row is None:
         raise NotFound(f"no current région with code {code!r}")
-    return _region_out(row)
+    return RegionOut.model_validate(row)
 
 
 async def list_departements(
@@ -490,14 +432,10 @@ async def list_departements(
 ) -> Page[DepartementOut]:
     after = str(_decode(cursor, (str,))[0]) if cursor is not None else None
     rows = await repo.list_departements(session, region=region, after=after, limit=limit)
-    page = rows[:limit]
-    next_cursor = encode_cursor([page[-1].code]) if len(rows) > limit else None
-    return Page[DepartementOut](items=[_departement_out(r) for r in page], next_cursor=next_cursor)
+    return _page(rows, limit, DepartementOut.model_validate, lambda r: [r.code])
 
 
 async def list_regions(session: AsyncSession, *, limit: int, cursor: str | None) -> Page[RegionOut]:
     after = str(_decode(cursor, (str,))[0]) if cursor is not None else None
     rows = await repo.list_regions(session, after=after, limit=limit)
-    page = rows[:limit]
-    next_cursor = encode_cursor([page[-1].code]) if len(rows) > limit else None
-    return Page[RegionOut](items=[_region_out(r) for r in page], next_cursor=next_cursor)
+    return _page(rows, limit, RegionOut.model_validate, lambda r: [r.code])
