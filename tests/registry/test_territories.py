@@ -210,10 +210,13 @@ async def test_a_newer_vintage_updates_populations_and_keeps_the_old_ones(
             record["population"] = changed[record["code"]]
         if record["code"] == "80829" and record["type"] == "commune-actuelle":
             record["nom"] = "Y-sur-Somme"  # a renamed commune counts as updated too
+    gone = "01001"  # L'Abergement-Clémenciat, as if merged away: not in the newer vintage
+    communes = [c for c in communes if c["code"] != gone]
     epcis = load("epci")
-    for epci in epcis:  # Nantes Métropole loses a member
+    for epci in epcis:  # Nantes Métropole loses a member; the gone commune leaves its EPCI
         if epci["code"] == "244400404":
             epci["membres"] = [m for m in epci["membres"] if m["code"] != "44035"]
+        epci["membres"] = [m for m in epci["membres"] if m["code"] != gone]
     files: dict[str, Any] = {
         "regions": json.dumps(load("regions")).encode(),  # plain JSON
         "departements": gzip.compress(json.dumps(load("departements")).encode()),
@@ -230,13 +233,20 @@ async def test_a_newer_vintage_updates_populations_and_keeps_the_old_ones(
     report = response.json()
     assert report["vintage"] == 2027
     assert report["source"] == "upload"
+    assert report["communes"]["received"] == 34_968
     assert report["communes"]["created"] == 0
     assert report["communes"]["updated"] == 3
-    assert report["communes"]["unchanged"] == 34_969 - 3
-    assert report["departements"]["updated"] == 2  # Loire and Loire-Atlantique
-    assert report["regions"]["updated"] == 2
+    assert report["communes"]["unchanged"] == 34_968 - 3
+    assert report["departements"]["updated"] == 3  # Loire, Loire-Atlantique and Ain
+    assert report["regions"]["updated"] == 2  # Auvergne-Rhône-Alpes and Pays de la Loire
     assert report["epcis"]["updated"] == 0
-    assert report["memberships_removed"] == 1
+    assert report["memberships_removed"] == 2
+    # The gone commune is no current commune any more, nor in a search.
+    problem(await client.get(f"/v1/territories/communes/{gone}", headers=operator), 404)
+    response = await client.get(
+        "/v1/territories/communes", params={"q": "abergement clemenciat"}, headers=operator
+    )
+    assert response.json()["items"] == []
 
     response = await client.get(f"/v1/territories/communes/{SAINT_ETIENNE}", headers=operator)
     body = response.json()
@@ -393,6 +403,35 @@ async def test_listing_without_search_pages_by_population(
     assert seen == [r["code"] for r in expected]
     assert len(seen) == 124
     assert seen[0] == "2A004"  # Ajaccio
+
+
+async def test_former_communes_are_found_with_their_commune(
+    client: httpx.AsyncClient, reader: dict[str, str]
+) -> None:
+    response = await client.get(
+        "/v1/territories/commune-parts", params={"q": "cordieux"}, headers=reader
+    )
+    assert response.status_code == 200, response.text
+    (cordieux,) = response.json()["items"]
+    assert cordieux == {
+        "kind": "commune-associee",
+        "code": "01120",
+        "name": "Cordieux",
+        "parent_code": "01262",
+        "population": None,
+    }
+    seen: list[tuple[str, str]] = []
+    params: dict[str, Any] = {"departement": "75", "limit": 7}
+    while True:
+        page = (
+            await client.get("/v1/territories/commune-parts", params=params, headers=reader)
+        ).json()
+        seen += [(p["code"], p["kind"]) for p in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert len(seen) == len(set(seen)) == 20  # Paris's arrondissements, every one once
+    assert {kind for _, kind in seen} == {"arrondissement-municipal"}
 
 
 async def test_lists_for_the_frontend(client: httpx.AsyncClient, reader: dict[str, str]) -> None:

@@ -328,6 +328,32 @@ async def search_epcis(
     return [(row[0], int(row[1]), int(row[2])) for row in rows]
 
 
+def part_key() -> Any:
+    """A commune part's unique sort key: its code, then its kind."""
+    return CommunePart.code + literal(":") + CommunePart.kind
+
+
+async def search_parts(
+    session: AsyncSession,
+    *,
+    q: str | None,
+    departement: str | None,
+    kind: str | None,
+    after: tuple[int | str, ...] | None,
+    limit: int,
+) -> list[tuple[CommunePart, int, int]]:
+    query = select(CommunePart).where(CommunePart.vintage == _latest())
+    if departement is not None:
+        query = query.where(CommunePart.departement_code == departement)
+    if kind is not None:
+        query = query.where(CommunePart.kind == kind)
+    ranked = _ranked(
+        query, CommunePart.search_name, CommunePart.population, part_key(), q, after, limit
+    )
+    rows = (await session.execute(ranked)).all()
+    return [(row[0], int(row[1]), int(row[2])) for row in rows]
+
+
 async def list_departements(
     session: AsyncSession, *, region: str | None, after: str | None, limit: int
 ) -> list[Departement]:

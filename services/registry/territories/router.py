@@ -10,6 +10,7 @@ from services.registry.territories import service
 from services.registry.territories.schemas import (
     CommuneDetailOut,
     CommuneOut,
+    CommunePartOut,
     DepartementOut,
     EpciDetailOut,
     EpciOut,
@@ -86,6 +87,31 @@ async def get_commune(
     code: Annotated[str, Path(max_length=5, description="INSEE code of the commune.")],
 ) -> CommuneDetailOut:
     return await service.commune_detail(session, code)
+
+
+@router.get(
+    "/commune-parts",
+    response_model=Page[CommunePartOut],
+    dependencies=[ANY_ROLE],
+    summary="Find delegated or associated communes and municipal arrondissements by name",
+    description="Former communes people still name (`Cordieux`) and arrondissements, each "
+    "with the INSEE code of the current commune it belongs to (`parent_code`); ordered like "
+    "communes.",
+)
+async def list_commune_parts(
+    session: SessionDep,
+    q: Search = None,
+    departement: DepartementFilter = None,
+    kind: Annotated[
+        Literal["commune-deleguee", "commune-associee", "arrondissement-municipal"] | None,
+        Query(description="Only this kind."),
+    ] = None,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Page[CommunePartOut]:
+    return await service.search_parts(
+        session, q=q, departement=departement, kind=kind, limit=limit, cursor=cursor
+    )
 
 
 @router.get(

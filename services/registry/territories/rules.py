@@ -30,7 +30,6 @@ DATASET_FILES: tuple[str, ...] = ("regions", "departements", "communes", "epci")
 # Vintages the registry accepts: the legal populations of INSEE start in 2006.
 MIN_VINTAGE, MAX_VINTAGE = 2006, 2100
 
-PART_KINDS = ("commune-deleguee", "commune-associee", "arrondissement-municipal")
 PartKind = Literal["commune-deleguee", "commune-associee", "arrondissement-municipal"]
 
 MAX_REPORTED_ERRORS = 20

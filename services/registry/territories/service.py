@@ -381,6 +381,31 @@ async def search_epcis(
     )
 
 
+async def search_parts(
+    session: AsyncSession,
+    *,
+    q: str | None,
+    departement: str | None,
+    kind: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[CommunePartOut]:
+    rows = await repo.search_parts(
+        session,
+        q=_query(q),
+        departement=departement,
+        kind=kind,
+        after=_ranked_after(cursor),
+        limit=limit,
+    )
+    return _page(
+        rows,
+        limit,
+        lambda r: CommunePartOut.model_validate(r[0]),
+        lambda r: [r[1], r[2], f"{r[0].code}:{r[0].kind}"],
+    )
+
+
 async def commune_detail(session: AsyncSession, code: str) -> CommuneDetailOut:
     row = await repo.current_commune(session, code)
     if row is None:
