@@ -28,6 +28,7 @@ def _cmd_token(args: argparse.Namespace) -> int:
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
     from barometer_cli.dev import embedded_infrastructure
+    from barometer_cli.territories import ensure_territories
 
     names = args.service or [s.name for s in SERVICES]
     with embedded_infrastructure(need_nats=False) as infra:
@@ -36,6 +37,8 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
                 url = spec.settings().database_url or infra.database_url
                 spec.migrate(url)
                 print(f"{spec.name}: migrated to head")
+                if spec.name == "registry":  # a deployment starts with the bundled territories
+                    ensure_territories(url, say=print)
     return 0
 
 

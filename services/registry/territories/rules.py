@@ -11,7 +11,7 @@ import json
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import (
@@ -206,7 +206,6 @@ class ImportReport:
     memberships_created: int
     memberships_removed: int
     seconds: float = 0.0
-    counts_by_part_kind: dict[str, int] = field(default_factory=dict)
 
 
 def check_vintage(vintage: int) -> int:

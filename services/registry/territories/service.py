@@ -8,6 +8,7 @@ answers from the latest imported vintage.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -50,6 +51,8 @@ from services.registry.territories.schemas import (
 )
 from shared.db import create_engine, create_session_factory, transaction
 from shared.errors import Conflict, NotFound, Unprocessable
+
+log = logging.getLogger(__name__)
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -225,6 +228,16 @@ async def import_territories(
         seconds=round(time.perf_counter() - started, 3),
     )
     row = await repo.record_import(session, vintage, source, asdict(report))
+    log.info(
+        "territories imported",
+        extra={
+            "import_id": str(row.id),
+            "vintage": vintage,
+            "seconds": report.seconds,
+            "created": sum(c.created for c in (regions, departements, communes, parts, epcis)),
+            "updated": sum(c.updated for c in (regions, departements, communes, parts, epcis)),
+        },
+    )
     return import_out(row)
 
 
