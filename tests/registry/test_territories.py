@@ -16,7 +16,12 @@ import pytest
 from services.registry.app import create_app
 from services.registry.settings import RegistrySettings
 from services.registry.territories import service
-from services.registry.territories.rules import DataSetError, parse_dataset, search_key
+from services.registry.territories.rules import (
+    DataSetError,
+    parse_dataset,
+    query_key,
+    search_key,
+)
 from services.registry.territories.sources import BUNDLED_DIR, read_bundled
 from shared.db import create_engine, create_session_factory, transaction
 from tests.helpers import running
@@ -71,6 +76,9 @@ def test_search_key_ignores_case_accents_and_punctuation() -> None:
     assert search_key("L'Haÿ-les-Roses") == "l hay les roses"
     assert search_key("Œuilly") == "oeuilly"
     assert search_key("--'") == ""
+    assert query_key("St-Étienne") == "saint etienne"
+    assert query_key("ste foy les lyon") == "sainte foy les lyon"
+    assert query_key("") == ""
 
 
 def test_a_data_set_with_broken_links_is_refused_whole() -> None:
@@ -340,7 +348,7 @@ async def test_places_come_from_the_latest_vintage(database_url: str) -> None:
 async def test_search_ignores_case_accents_and_hyphens(
     client: httpx.AsyncClient, reader: dict[str, str]
 ) -> None:
-    for q in ("saint etienne", "SAINT-ÉTIENNE", "Saint Étienne", "saint-etienne"):
+    for q in ("saint etienne", "SAINT-ÉTIENNE", "Saint Étienne", "saint-etienne", "St-Etienne"):
         response = await client.get("/v1/territories/communes", params={"q": q}, headers=reader)
         assert response.status_code == 200, response.text
         first = response.json()["items"][0]

@@ -42,8 +42,9 @@ Search = Annotated[
         min_length=1,
         max_length=100,
         description="Part of the name; case, accents, hyphens and apostrophes are ignored "
-        "(`saint etienne` finds Saint-Étienne). Whole-name matches come first, then names "
-        "starting with it, then a word starting with it, then the rest.",
+        "(`saint etienne` finds Saint-Étienne; `st`/`ste` stand for saint/sainte). "
+        "Whole-name matches come first, then names starting with it, then a word starting "
+        "with it, then the rest.",
     ),
 ]
 DepartementFilter = Annotated[

@@ -55,6 +55,15 @@ def search_key(text: str) -> str:
     return " ".join("".join(c if c.isalnum() else " " for c in plain).split())
 
 
+# Abbreviations people type for words the official names spell out.
+_ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
+
+
+def query_key(text: str) -> str:
+    """The search key of what someone typed: `st etienne` searches for `saint etienne`."""
+    return " ".join(_ABBREVIATIONS.get(word, word) for word in search_key(text).split(" "))
+
+
 # --- records of the Etalab files ------------------------------------------------------------
 
 

@@ -33,7 +33,7 @@ from services.registry.territories.rules import (
     KindCounts,
     decode_cursor,
     encode_cursor,
-    search_key,
+    query_key,
 )
 from services.registry.territories.schemas import (
     CommuneDetailOut,
@@ -234,8 +234,12 @@ async def import_territories(
             "import_id": str(row.id),
             "vintage": vintage,
             "seconds": report.seconds,
-            "created": sum(c.created for c in (regions, departements, communes, parts, epcis)),
-            "updated": sum(c.updated for c in (regions, departements, communes, parts, epcis)),
+            "territories_created": sum(
+                c.created for c in (regions, departements, communes, parts, epcis)
+            ),
+            "territories_updated": sum(
+                c.updated for c in (regions, departements, communes, parts, epcis)
+            ),
         },
     )
     return import_out(row)
@@ -325,7 +329,7 @@ def _decode(cursor: str, shape: tuple[type, ...]) -> tuple[int | str, ...]:
 def _query(q: str | None) -> str | None:
     if q is None:
         return None
-    key = search_key(q)
+    key = query_key(q)
     if not key:
         raise Unprocessable("q must hold at least one letter or digit", field="q")
     return key
