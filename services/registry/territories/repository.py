@@ -43,6 +43,8 @@ class UpsertSpec:
 
 
 def _upsert_sql(spec: UpsertSpec) -> str:
+    """The statement of one kind; its identifiers come from the specs below, never from input
+    (values travel as bound arrays)."""
     names = [c.name for c in spec.columns]
     attributes = [n for n in names if n not in spec.key]
     params = ", ".join(f"CAST(:c{i} AS {c.sql_type}[])" for i, c in enumerate(spec.columns))
