@@ -97,7 +97,7 @@ def test_a_data_set_with_broken_links_is_refused_whole() -> None:
                   "membres": [{"code": "42218"}, {"code": "42404"}]}],
     }  # fmt: skip
     with pytest.raises(DataSetError) as caught:
-        parse_dataset(2026, raw)
+        parse_dataset(2026, {name: json.dumps(records).encode() for name, records in raw.items()})
     text = " | ".join(caught.value.errors)
     assert "42999 names unknown département 99" in text
     assert "commune-deleguee 42001 has no current parent commune (42000)" in text

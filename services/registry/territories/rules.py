@@ -10,19 +10,18 @@ import binascii
 import json
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     StrictInt,
     StrictStr,
     TypeAdapter,
     ValidationError,
 )
+from typing_extensions import TypedDict
 
 # The files of a data set (the `data/*.json` of `@etalab/decoupage-administratif`), by kind.
 DATASET_FILES: tuple[str, ...] = ("regions", "departements", "communes", "epci")
@@ -67,50 +66,56 @@ def query_key(text: str) -> str:
 # --- records of the Etalab files ------------------------------------------------------------
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    code: StrictStr = Field(min_length=1, max_length=12)
-    nom: StrictStr = Field(min_length=1)
-
-
-class RegionRecord(_Record):
-    chefLieu: StrictStr | None = None
-    zone: StrictStr | None = None
+# TypedDicts rather than models: validated straight from the JSON bytes, they cost a third of
+# the time (the national files hold 37,590 communes and 34,871 EPCI members).
+Code = Annotated[StrictStr, Field(min_length=1, max_length=12)]
+Name = Annotated[StrictStr, Field(min_length=1)]
+Population = Annotated[StrictInt, Field(ge=0)]
 
 
-class DepartementRecord(_Record):
-    region: StrictStr
-    chefLieu: StrictStr | None = None
-    zone: StrictStr | None = None
+class RegionRecord(TypedDict):
+    code: Code
+    nom: Name
+    chefLieu: NotRequired[StrictStr]
+    zone: NotRequired[StrictStr]
 
 
-class CommuneRecord(_Record):
+class DepartementRecord(TypedDict):
+    code: Code
+    nom: Name
+    region: Code
+    chefLieu: NotRequired[StrictStr]
+    zone: NotRequired[StrictStr]
+
+
+class CommuneRecord(TypedDict):
+    code: Code
+    nom: Name
     type: Literal[
         "commune-actuelle", "commune-deleguee", "commune-associee", "arrondissement-municipal"
     ]
-    departement: StrictStr
-    region: StrictStr
-    siren: StrictStr | None = None
-    codesPostaux: list[StrictStr] = []
-    population: StrictInt | None = Field(default=None, ge=0)
-    zone: StrictStr | None = None
-    chefLieu: StrictStr | None = None
-    commune: StrictStr | None = None  # parent of a municipal arrondissement
+    departement: Code
+    region: Code
+    siren: NotRequired[StrictStr]
+    codesPostaux: NotRequired[list[StrictStr]]
+    population: NotRequired[Population]
+    zone: NotRequired[StrictStr]
+    chefLieu: NotRequired[Code]  # parent of a delegated or associated commune
+    commune: NotRequired[Code]  # parent of a municipal arrondissement
 
 
-class MemberRecord(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    code: StrictStr = Field(min_length=1)
+class MemberRecord(TypedDict):
+    code: Code
 
 
-class EpciRecord(_Record):
+class EpciRecord(TypedDict):
+    code: Code
+    nom: Name
     type: StrictStr
-    modeFinancement: StrictStr | None = None
-    populationTotale: StrictInt | None = Field(default=None, ge=0)
-    populationMunicipale: StrictInt | None = Field(default=None, ge=0)
-    membres: list[MemberRecord] = []
+    modeFinancement: NotRequired[StrictStr]
+    populationTotale: NotRequired[Population]
+    populationMunicipale: NotRequired[Population]
+    membres: list[MemberRecord]
 
 
 _ADAPTERS: dict[str, TypeAdapter[Any]] = {
@@ -228,12 +233,16 @@ def _known_population(value: int | None) -> int | None:
     return value or None
 
 
-def _validate(name: str, raw: Any) -> list[Any]:
+def _validate(name: str, content: bytes) -> list[Any]:
+    """The records of one file, from its JSON text."""
     try:
-        records: list[Any] = _ADAPTERS[name].validate_python(raw)
+        records: list[Any] = _ADAPTERS[name].validate_json(content)
     except ValidationError as exc:
         errors = []
         for error in exc.errors()[:MAX_REPORTED_ERRORS]:
+            if error["type"] == "json_invalid":
+                errors.append(f"{name}: malformed JSON ({error['msg']})")
+                continue
             loc = list(error["loc"])
             where = f"record {loc[0]}" if loc and isinstance(loc[0], int) else "top level"
             fields = ".".join(str(p) for p in loc[1:])
@@ -247,8 +256,9 @@ def _duplicates(name: str, keys: Iterable[Any]) -> list[str]:
     return [f"{name}: {key} appears {n} times" for key, n in counts.items() if n > 1]
 
 
-def parse_dataset(vintage: int, raw: dict[str, Any]) -> DataSet:
-    """The rows of an Etalab data set, checked whole: types, unique codes, every link resolved.
+def parse_dataset(vintage: int, raw: Mapping[str, bytes]) -> DataSet:
+    """The rows of an Etalab data set (the JSON text of each file, by kind), checked whole:
+    types, unique codes, every link resolved.
 
     Raises `DataSetError` naming every problem found (up to a limit), so nothing half-valid
     is written.
@@ -262,34 +272,34 @@ def parse_dataset(vintage: int, raw: dict[str, Any]) -> DataSet:
     communes: list[CommuneRecord] = _validate("communes", raw["communes"])
     epcis: list[EpciRecord] = _validate("epci", raw["epci"])
 
-    current = [c for c in communes if c.type == "commune-actuelle"]
-    parts = [c for c in communes if c.type != "commune-actuelle"]
+    current = [c for c in communes if c["type"] == "commune-actuelle"]
+    parts = [c for c in communes if c["type"] != "commune-actuelle"]
     errors = [
-        *_duplicates("regions", (r.code for r in regions)),
-        *_duplicates("departements", (d.code for d in departements)),
-        *_duplicates("communes", (c.code for c in current)),
-        *_duplicates("communes", ((c.type, c.code) for c in parts)),
-        *_duplicates("epci", (e.code for e in epcis)),
+        *_duplicates("regions", (r["code"] for r in regions)),
+        *_duplicates("departements", (d["code"] for d in departements)),
+        *_duplicates("communes", (c["code"] for c in current)),
+        *_duplicates("communes", ((c["type"], c["code"]) for c in parts)),
+        *_duplicates("epci", (e["code"] for e in epcis)),
     ]
-    region_codes = {r.code for r in regions}
-    departement_codes = {d.code for d in departements}
-    commune_codes = {c.code for c in current}
+    region_codes = {r["code"] for r in regions}
+    departement_codes = {d["code"] for d in departements}
+    commune_codes = {c["code"] for c in current}
     errors += [
-        f"departements: {d.code} names unknown région {d.region}"
+        f"departements: {d['code']} names unknown région {d['region']}"
         for d in departements
-        if d.region not in region_codes
+        if d["region"] not in region_codes
     ]
     errors += [
-        f"communes: {c.code} names unknown département {c.departement} or région {c.region}"
+        f"communes: {c['code']} names unknown département {c['departement']} or région {c['region']}"
         for c in communes
-        if c.departement not in departement_codes or c.region not in region_codes
+        if c["departement"] not in departement_codes or c["region"] not in region_codes
     ]
     errors += [
-        f"communes: {c.type} {c.code} has no current parent commune ({_parent(c)})"
+        f"communes: {c['type']} {c['code']} has no current parent commune ({_parent(c)})"
         for c in parts
         if _parent(c) not in commune_codes
     ]
-    members = [(e.code, m.code) for e in epcis for m in e.membres]
+    members = [(e["code"], m["code"]) for e in epcis for m in e["membres"]]
     errors += [
         f"epci: {siren} lists {code}, which is not a current commune"
         for siren, code in members
@@ -302,56 +312,67 @@ def parse_dataset(vintage: int, raw: dict[str, Any]) -> DataSet:
     by_departement: Counter[str] = Counter()
     by_region: Counter[str] = Counter()
     for c in current:
-        by_departement[c.departement] += c.population or 0
-        by_region[c.region] += c.population or 0
+        by_departement[c["departement"]] += c.get("population") or 0
+        by_region[c["region"]] += c.get("population") or 0
     return DataSet(
         vintage=vintage,
         regions=[
-            RegionRow(r.code, r.nom, r.chefLieu, r.zone, by_region.get(r.code) or None)
+            RegionRow(
+                r["code"],
+                r["nom"],
+                r.get("chefLieu"),
+                r.get("zone"),
+                by_region.get(r["code"]) or None,
+            )
             for r in regions
         ],
         departements=[
             DepartementRow(
-                d.code, d.nom, d.region, d.chefLieu, d.zone, by_departement.get(d.code) or None
+                d["code"],
+                d["nom"],
+                d["region"],
+                d.get("chefLieu"),
+                d.get("zone"),
+                by_departement.get(d["code"]) or None,
             )
             for d in departements
         ],
         communes=[
             CommuneRow(
-                code=c.code,
-                name=c.nom,
-                search_name=search_key(c.nom),
-                departement_code=c.departement,
-                region_code=c.region,
-                siren=c.siren,
-                postal_codes=tuple(c.codesPostaux),
-                zone=c.zone,
-                population=_known_population(c.population),
+                code=c["code"],
+                name=c["nom"],
+                search_name=search_key(c["nom"]),
+                departement_code=c["departement"],
+                region_code=c["region"],
+                siren=c.get("siren"),
+                postal_codes=tuple(c.get("codesPostaux", [])),
+                zone=c.get("zone"),
+                population=_known_population(c.get("population")),
             )
             for c in current
         ],
         parts=[
             CommunePartRow(
-                kind=c.type,  # type: ignore[arg-type]  # narrowed by the filter above
-                code=c.code,
-                name=c.nom,
-                search_name=search_key(c.nom),
+                kind=c["type"],  # type: ignore[arg-type]  # narrowed by the filter above
+                code=c["code"],
+                name=c["nom"],
+                search_name=search_key(c["nom"]),
                 parent_code=_parent(c),
-                departement_code=c.departement,
-                region_code=c.region,
-                population=_known_population(c.population),
+                departement_code=c["departement"],
+                region_code=c["region"],
+                population=_known_population(c.get("population")),
             )
             for c in parts
         ],
         epcis=[
             EpciRow(
-                siren=e.code,
-                name=e.nom,
-                search_name=search_key(e.nom),
-                type=e.type,
-                financing_mode=e.modeFinancement,
-                population=_known_population(e.populationTotale),
-                population_municipale=_known_population(e.populationMunicipale),
+                siren=e["code"],
+                name=e["nom"],
+                search_name=search_key(e["nom"]),
+                type=e["type"],
+                financing_mode=e.get("modeFinancement"),
+                population=_known_population(e.get("populationTotale")),
+                population_municipale=_known_population(e.get("populationMunicipale")),
             )
             for e in epcis
         ],
@@ -360,7 +381,7 @@ def parse_dataset(vintage: int, raw: dict[str, Any]) -> DataSet:
 
 
 def _parent(record: CommuneRecord) -> str:
-    return record.commune or record.chefLieu or ""
+    return record.get("commune") or record.get("chefLieu") or ""
 
 
 # --- cursors --------------------------------------------------------------------------------

@@ -6,11 +6,9 @@ Files are the Etalab `@etalab/decoupage-administratif` `data/*.json`, gzipped or
 from __future__ import annotations
 
 import gzip
-import json
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from services.registry.territories.rules import DATASET_FILES, DataSet, DataSetError, parse_dataset
 
@@ -22,16 +20,14 @@ BUNDLED: dict[int, Path] = {BUNDLED_VINTAGE: BUNDLED_DIR}
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def decode_file(name: str, content: bytes) -> Any:
-    """The JSON of one file, gunzipped first when it is gzipped."""
+def decode_file(name: str, content: bytes) -> bytes:
+    """The JSON text of one file, gunzipped first when it is gzipped."""
+    if content[:2] != _GZIP_MAGIC:
+        return content
     try:
-        if content[:2] == _GZIP_MAGIC:
-            content = gzip.decompress(content)
-        return json.loads(content)
+        return gzip.decompress(content)
     except (OSError, EOFError, zlib.error) as exc:
         raise DataSetError([f"{name}: not a readable gzip file ({exc})"]) from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataSetError([f"{name}: malformed JSON ({exc})"]) from exc
 
 
 def read_files(vintage: int, files: Mapping[str, bytes]) -> DataSet:
