@@ -255,14 +255,14 @@ async def populations(session: AsyncSession, kind: str, code: str) -> dict[int, 
 
 
 def _ranked(
-    query: Select[Any],
+    query: Select[*tuple[Any, ...]],
     search_name: Any,
     population: Any,
     key: Any,
     q: str | None,
     after: tuple[int | str, ...] | None,
     limit: int,
-) -> Select[Any]:
+) -> Select[*tuple[Any, ...]]:
     """Best match first (the whole name, then its start, a word's start, anywhere), then
     the largest population, then the code: a total order, so cursors are stable."""
     size = func.coalesce(population, -1)
@@ -343,8 +343,13 @@ async def search_parts(
     kind: str | None,
     after: tuple[int | str, ...] | None,
     limit: int,
-) -> list[tuple[CommunePart, int, int]]:
-    query = select(CommunePart).where(CommunePart.vintage == _latest())
+) -> list[tuple[CommunePart, str, int, int]]:
+    """Current commune parts matching, each with its commune's name and its sort key."""
+    query = (
+        select(CommunePart, Commune.name)
+        .join(Commune, Commune.code == CommunePart.parent_code)
+        .where(CommunePart.vintage == _latest())
+    )
     if departement is not None:
         query = query.where(CommunePart.departement_code == departement)
     if kind is not None:
@@ -353,7 +358,7 @@ async def search_parts(
         query, CommunePart.search_name, CommunePart.population, part_key(), q, after, limit
     )
     rows = (await session.execute(ranked)).all()
-    return [(row[0], int(row[1]), int(row[2])) for row in rows]
+    return [(row[0], str(row[1]), int(row[2]), int(row[3])) for row in rows]
 
 
 async def list_departements(

@@ -58,6 +58,9 @@ class CommunePartOut(_FromRow):
     )
     name: str = Field(description="Official name.")
     parent_code: str = Field(description="INSEE code of the current commune it belongs to.")
+    parent_name: str | None = Field(
+        default=None, description="Name of that commune (in searches; null in a commune's own)."
+    )
     population: int | None = Field(
         description="Legal population (municipal arrondissements only; null otherwise)."
     )

@@ -418,8 +418,8 @@ async def search_parts(
     return _page(
         rows,
         limit,
-        lambda r: CommunePartOut.model_validate(r[0]),
-        lambda r: [r[1], r[2], f"{r[0].code}:{r[0].kind}"],
+        lambda r: CommunePartOut.model_validate(r[0]).model_copy(update={"parent_name": r[1]}),
+        lambda r: [r[2], r[3], f"{r[0].code}:{r[0].kind}"],
     )
 
 
