@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -30,7 +31,6 @@ from services.registry.territories.rules import (
     DataSet,
     DataSetError,
     ImportReport,
-    KindCounts,
     decode_cursor,
     encode_cursor,
     query_key,
@@ -44,7 +44,6 @@ from services.registry.territories.schemas import (
     EpciOut,
     EpciRef,
     ImportOut,
-    KindCountsOut,
     Page,
     RegionOut,
     VintagePopulation,
@@ -166,25 +165,10 @@ async def region(session: AsyncSession, code: str) -> Place | None:
 # --- import ---------------------------------------------------------------------------------
 
 
-def _counts_out(counts: KindCounts) -> KindCountsOut:
-    return KindCountsOut(**asdict(counts))
-
-
 def import_out(row: TerritoryImport) -> ImportOut:
-    report = row.report
+    counts = {k: v for k, v in row.report.items() if k not in ("vintage", "source")}
     return ImportOut(
-        id=row.id,
-        vintage=row.vintage,
-        source=row.source,
-        imported_at=row.imported_at,
-        seconds=report["seconds"],
-        regions=KindCountsOut(**report["regions"]),
-        departements=KindCountsOut(**report["departements"]),
-        communes=KindCountsOut(**report["communes"]),
-        commune_parts=KindCountsOut(**report["commune_parts"]),
-        epcis=KindCountsOut(**report["epcis"]),
-        memberships_created=report["memberships_created"],
-        memberships_removed=report["memberships_removed"],
+        id=row.id, vintage=row.vintage, source=row.source, imported_at=row.imported_at, **counts
     )
 
 
@@ -245,28 +229,26 @@ async def import_territories(
     return import_out(row)
 
 
-def _unprocessable(exc: DataSetError) -> Unprocessable:
-    return Unprocessable(f"the data set cannot be imported: {exc}", errors=exc.errors)
+async def _read_and_import(
+    session: AsyncSession, source: str, read: Callable[[], DataSet]
+) -> ImportOut:
+    """Read (in a thread: it is CPU work) then import; a bad data set is a 422 naming each error."""
+    started = time.perf_counter()
+    try:
+        data = await asyncio.to_thread(read)
+    except DataSetError as exc:
+        raise Unprocessable(f"the data set cannot be imported: {exc}", errors=exc.errors) from exc
+    return await import_territories(session, data, source=source, started=started)
 
 
 async def import_bundled(session: AsyncSession, vintage: int | None) -> ImportOut:
-    started = time.perf_counter()
-    try:
-        data = await asyncio.to_thread(sources.read_bundled, vintage)
-    except DataSetError as exc:
-        raise _unprocessable(exc) from exc
-    return await import_territories(session, data, source="bundled", started=started)
+    return await _read_and_import(session, "bundled", partial(sources.read_bundled, vintage))
 
 
 async def import_uploaded(
     session: AsyncSession, vintage: int, files: dict[str, bytes]
 ) -> ImportOut:
-    started = time.perf_counter()
-    try:
-        data = await asyncio.to_thread(sources.read_files, vintage, files)
-    except DataSetError as exc:
-        raise _unprocessable(exc) from exc
-    return await import_territories(session, data, source="upload", started=started)
+    return await _read_and_import(session, "upload", partial(sources.read_files, vintage, files))
 
 
 async def import_into_database(
