@@ -531,37 +531,23 @@ async def test_bad_imports_are_refused_and_write_nothing(
         400,
     )
     files = {name: (f"{name}.json", json.dumps(load(name)).encode()) for name in FILES}
-    files["communes"] = ("communes.json", b'[{"code": "01001", "nom": ')
-    body = problem(
-        await client.post(
+
+    async def upload(vintage: str, communes: bytes) -> dict[str, Any]:
+        response = await client.post(
             "/v1/territories/imports/upload",
-            data={"vintage": "2027"},
-            files=files,
+            data={"vintage": vintage},
+            files={**files, "communes": ("communes.json", communes)},
             headers=operator,
-        ),
-        422,
-    )
+        )
+        return problem(response, 422)
+
+    body = await upload("2027", b'[{"code": "01001", "nom": ')
     assert "communes: malformed JSON" in body["errors"][0]
-    files["communes"] = ("communes.json", json.dumps([{"code": "01001"}]).encode())
-    body = problem(
-        await client.post(
-            "/v1/territories/imports/upload",
-            data={"vintage": "2027"},
-            files=files,
-            headers=operator,
-        ),
-        422,
-    )
+    body = await upload("2027", json.dumps([{"code": "01001"}]).encode())
     assert any("communes: record 0" in e for e in body["errors"])
-    body = problem(
-        await client.post(
-            "/v1/territories/imports/upload",
-            data={"vintage": "1850"},
-            files=files,
-            headers=operator,
-        ),
-        422,
-    )
+    body = await upload("2027", gzip.compress(b"[]")[:10])  # a truncated gzip file
+    assert "communes: not a readable gzip file" in body["errors"][0]
+    body = await upload("1850", json.dumps(load("communes")).encode())
     assert "vintage 1850 is outside" in body["detail"]
     (runs,) = await fetch(database_url, "SELECT count(*) FROM territory_imports")
     assert runs[0] == 1  # only the template's
