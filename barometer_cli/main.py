@@ -86,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
         "PATH is a folder with regions, departements, communes and epci .json or .json.gz "
         "files; without PATH, the data set bundled with the registry.",
     )
-    territories.add_argument("path", nargs="?", type=Path, help="folder of the data set")
+    territories.add_argument(
+        "path", nargs="?", type=Path, metavar="PATH", help="folder of the data set"
+    )
     territories.add_argument(
         "--vintage", type=int, help="year of the data set (required with PATH; default: bundled)"
     )

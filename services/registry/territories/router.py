@@ -28,6 +28,9 @@ router = APIRouter(prefix="/territories", tags=["territories"])
 ANY_ROLE = require_role(*Role)
 OPERATOR = require_role(Role.OPERATOR)
 
+# The national files weigh about 25 MB as plain JSON (1.5 MB gzipped).
+UPLOAD_MAX_BYTES = 64 * 1024 * 1024
+
 DEPARTEMENT_CODE = r"^(\d{2}|2[AB]|\d{3})$"
 REGION_CODE = r"^\d{2,3}$"
 
@@ -221,12 +224,13 @@ async def import_bundled(session: SessionDep, body: ImportIn | None = None) -> I
     response_model=ImportOut,
     status_code=status.HTTP_201_CREATED,
     dependencies=[OPERATOR],
+    max_body_size=UPLOAD_MAX_BYTES,
     summary="Import an uploaded territory data set (operator)",
     description="A multipart form with the vintage and the four files of "
     "`@etalab/decoupage-administratif` (`data/*.json`, gzipped or not), e.g. "
     "`curl -F vintage=2027 -F regions=@regions.json.gz -F departements=@departements.json.gz "
-    "-F communes=@communes.json.gz -F epci=@epci.json.gz`. The whole set is checked before "
-    "anything is written: a bad file gives 422 naming each problem.",
+    "-F communes=@communes.json.gz -F epci=@epci.json.gz`; up to 64 MB in all. The whole set "
+    "is checked before anything is written: a bad file gives 422 naming each problem.",
 )
 async def import_upload(
     session: SessionDep,
