@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     Text,
@@ -120,6 +121,10 @@ class AuditTask(Base):
     __table_args__ = (
         UniqueConstraint(
             "edition_id", "site_id", "channel", "sequence", name="uq_audit_tasks_slot"
+        ),
+        # The listing's keyset order within an edition.
+        Index(
+            "ix_audit_tasks_listing", "edition_id", "structure_id", "site_id", "channel", "sequence"
         ),
         CheckConstraint(
             "status IN ('planned', 'assigned', 'in_progress', 'submitted', 'returned',"

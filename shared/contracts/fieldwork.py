@@ -52,8 +52,128 @@ class AuditValidatedV1(Payload):
     validated_at: datetime
 
 
+# --- v2: grids published once, audits naming their grid ------------------------------------
+
+AnswerTypeV2 = Literal[
+    "yes_no",  # true / false
+    "scale",  # an integer from 0 to `scale_max` (ordinal)
+    "delay_working_days",  # measured by fieldwork from the evidence's timestamps
+    "duration_seconds",  # measured (e.g. waiting time on the phone)
+    "duration_rings",  # measured (rings before pick-up)
+    "count",  # a non-negative integer (e.g. transfers before an answer)
+    "free_text",  # kept, never scored
+]
+JourneyStep = Literal["access", "reception_information_orientation", "processing"]
+MEASURED_TYPES = frozenset({"delay_working_days", "duration_seconds", "duration_rings", "count"})
+
+
+class CurveStepV1(Payload):
+    """For a measured answer: `points` when the value is at most `up_to` (inclusive)."""
+
+    up_to: Decimal = Field(ge=0)
+    points: Decimal = Field(ge=0)
+
+
+class ScoringRuleV1(Payload):
+    """How an answer earns points; the item's share is points / max points, times its weight.
+
+    - yes_no and scale: `points` maps each answer (`"true"`, `"false"`, `"0"`...`"4"`) to points;
+    - measured answers: the first `curve` step (ascending `up_to`) the value fits gives the
+      points, `otherwise_points` beyond the last step (e.g. full within 5 working days, half
+      within 10, none beyond: steps (5, 1), (10, 0.5), otherwise 0);
+    - free_text: no rule, the item is not scored.
+    """
+
+    points: dict[str, Decimal] = Field(default_factory=dict)
+    curve: list[CurveStepV1] = Field(default_factory=list)
+    otherwise_points: Decimal = Field(default=Decimal(0), ge=0)
+
+
+class GridItemV2(Payload):
+    code: str
+    label_fr: str
+    label_en: str
+    criterion: str
+    journey_step: JourneyStep
+    answer_type: AnswerTypeV2
+    scale_max: int | None = Field(default=None, ge=1, description="scale answers: 0..scale_max")
+    rule: ScoringRuleV1 | None = Field(description="None only for free_text")
+    weight: Decimal = Field(ge=0, description="0 for an item that is never scored")
+    mandatory: bool = True
+    not_applicable_allowed: bool = False
+
+
+class GridPublishedV1(Payload):
+    """A grid version, published once; immutable from then on (a change is a new version)."""
+
+    code: str
+    version: int = Field(ge=1)
+    channel: str
+    rules_version: str = Field(description="version of the scoring rules' semantics")
+    items: list[GridItemV2]
+
+
+class AnswerV2(Payload):
+    item_code: str
+    # StrictBool first: a scale answer of 1 must stay the number 1.
+    value: StrictBool | Decimal | str | None = None
+    not_applicable: bool = False
+
+
+class AuditValidatedV2(Payload):
+    """A validated audit; `revision` grows with each re-validation of the same task (after a
+    correction or an upheld appeal): a consumer keeps the highest revision it has seen."""
+
+    audit_id: uuid.UUID  # the task's id: stable across revisions
+    revision: int = Field(ge=1)
+    edition_id: uuid.UUID
+    structure_id: uuid.UUID
+    structure_type: str
+    stratum_code: str
+    certified: bool
+    site_id: uuid.UUID
+    channel: str
+    scenario_code: str | None
+    grid_code: str
+    grid_version: int
+    answers: list[AnswerV2]
+    contacted_at: datetime | None = None
+    answered_at: datetime | None = None
+    reply_delay_working_days: int | None = Field(
+        default=None, description="working days after the contact day up to the reply day"
+    )
+    remarks: str | None = Field(default=None, description="auditor's remark, names masked")
+    validated_at: datetime
+
+
+VoiceKind = Literal["citizen_survey", "agent_survey", "kiosk_feedback", "consultation"]
+
+
+class CitizenVoiceReceivedV1(Payload):
+    """One accepted piece of perceived quality sent by a partner (names in comments masked)."""
+
+    voice_id: uuid.UUID
+    kind: VoiceKind
+    edition_id: uuid.UUID
+    structure_id: uuid.UUID
+    site_id: uuid.UUID | None = None
+    partner: str
+    received_at: datetime
+    satisfied: bool | None = Field(default=None, description="kiosk: satisfied or not")
+    satisfaction: Decimal | None = Field(
+        default=None, ge=0, le=100, description="surveys: the respondent's satisfaction /100"
+    )
+    reason: str | None = None
+    comment: str | None = None
+    participants: int | None = Field(default=None, ge=0, description="consultations")
+    population_reached: int | None = Field(default=None, ge=0, description="consultations")
+
+
 PAYLOADS: dict[str, type[Payload]] = {
     "fieldwork.audit.validated.v1": AuditValidatedV1,
+    "fieldwork.audit.validated.v2": AuditValidatedV2,
+    "fieldwork.grid.published.v1": GridPublishedV1,
+    "fieldwork.voice.received.v1": CitizenVoiceReceivedV1,
 }
 
 
