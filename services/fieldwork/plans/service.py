@@ -1,0 +1,287 @@
+"""Plans: turn accepted registrations into dated audit tasks, and re-plan on request.
+
+Functions here take the caller's session and only flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.fieldwork.grids import service as grid_service
+from services.fieldwork.models import FieldworkEdition as FieldworkEdition
+from services.fieldwork.models import Grid, SitePlan
+from services.fieldwork.plans import repository
+from services.fieldwork.plans.rules import (
+    DEFAULT_QUOTAS,
+    PlannedTask,
+    PlanningError,
+    Quota,
+    Window,
+    default_windows,
+    plan_site,
+    site_counts,
+    with_scenarios,
+)
+from services.fieldwork.scenarios import service as scenario_service
+from shared.errors import NotFound, Unprocessable
+from shared.outbox import Outbox
+
+
+@dataclass(frozen=True)
+class SiteInput:
+    site_id: uuid.UUID
+    departement_code: str | None
+    contacts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RegistrationInput:
+    """What planning needs of a `registry.registration.accepted` event (v1 or v2)."""
+
+    registration_id: uuid.UUID
+    edition_id: uuid.UUID
+    edition_year: int | None
+    structure_id: uuid.UUID
+    structure_type: str
+    stratum_code: str
+    certified: bool
+    offer: str
+    options: frozenset[str]
+    sites: tuple[SiteInput, ...]
+    windows: tuple[Window, ...] | None  # None: the event carries no calendar (v1)
+    quotas: tuple[Quota, ...] | None
+    version: int
+
+
+def windows_of(edition: FieldworkEdition, fallback_year: int) -> list[Window]:
+    if edition.windows:
+        return [
+            Window(
+                w["channel"], date.fromisoformat(w["starts_on"]), date.fromisoformat(w["ends_on"])
+            )
+            for w in edition.windows
+        ]
+    return list(default_windows(edition.year or fallback_year))
+
+
+def quotas_of(edition: FieldworkEdition) -> list[Quota]:
+    if edition.quotas:
+        return [
+            Quota(q["channel"], q["audits_per_site"], q["requires_option"]) for q in edition.quotas
+        ]
+    return list(DEFAULT_QUOTAS)
+
+
+async def record_edition_year(session: AsyncSession, edition_id: uuid.UUID, year: int) -> None:
+    await repository.record_year(session, edition_id, year)
+
+
+async def _edition_for(session: AsyncSession, registration: RegistrationInput) -> FieldworkEdition:
+    edition = await repository.ensure_edition(session, registration.edition_id)
+    if registration.edition_year is not None:
+        edition.year = registration.edition_year
+    if registration.windows is not None:
+        edition.windows = [
+            {
+                "channel": w.channel,
+                "starts_on": w.starts_on.isoformat(),
+                "ends_on": w.ends_on.isoformat(),
+            }
+            for w in registration.windows
+        ]
+    if registration.quotas is not None:
+        edition.quotas = [
+            {
+                "channel": q.channel,
+                "audits_per_site": q.audits_per_site,
+                "requires_option": q.requires_option,
+            }
+            for q in registration.quotas
+        ]
+    return edition
+
+
+def _task_records(
+    plan: SitePlan, tasks: Sequence[PlannedTask], grids: dict[str, Grid]
+) -> list[tuple[Any, ...]]:
+    return [
+        (uuid.uuid4(), plan.edition_id, plan.structure_id, plan.site_id, t.channel, t.sequence,
+         t.planned_on, t.scenario_code, grids[t.channel].id)
+        for t in tasks
+    ]  # fmt: skip
+
+
+def _plan_one(
+    plan: SitePlan,
+    *,
+    windows: Sequence[Window],
+    quotas: Sequence[Quota],
+    seed: int,
+    kept: Sequence[tuple[str, int, date]] = (),
+) -> list[PlannedTask]:
+    counts = site_counts(quotas, plan.options)
+    taken: dict[str, set[date]] = defaultdict(set)
+    first: dict[str, int] = defaultdict(lambda: 1)
+    for channel, sequence, day in kept:
+        counts[channel] = counts.get(channel, 0) - 1
+        taken[channel].add(day)
+        first[channel] = max(first[channel], sequence + 1)
+    counts = {c: n for c, n in counts.items() if n > 0}
+    tasks = plan_site(
+        site_key=str(plan.site_id),
+        departement_code=plan.departement_code,
+        counts=counts,
+        windows=windows,
+        seed=seed,
+        taken=taken,
+        first_sequence=first,
+    )
+    dated, chosen = with_scenarios(
+        tasks,
+        site_key=str(plan.site_id),
+        structure_type=plan.structure_type,
+        catalogue=scenario_service.catalogue(),
+        seed=seed,
+    )
+    plan.scenario_codes = chosen
+    return dated
+
+
+async def _compute(
+    session: AsyncSession,
+    plans: Sequence[SitePlan],
+    edition: FieldworkEdition,
+    fallback_year: int,
+    kept: dict[uuid.UUID, list[tuple[str, int, date]]] | None = None,
+) -> tuple[dict[uuid.UUID, list[tuple[Any, ...]]], list[Grid]]:
+    """The task rows of each site (scenarios set on the plans), and the grids they use."""
+    windows = windows_of(edition, fallback_year)
+    quotas = quotas_of(edition)
+    grids = await grid_service.current_grids(session)
+    records: dict[uuid.UUID, list[tuple[Any, ...]]] = {}
+    used: set[str] = set()
+    for plan in plans:
+        try:
+            tasks = _plan_one(
+                plan,
+                windows=windows,
+                quotas=quotas,
+                seed=edition.planning_seed,
+                kept=(kept or {}).get(plan.site_id, ()),
+            )
+        except PlanningError as exc:
+            raise PlanningError(f"site {plan.site_id}: {exc}") from exc
+        missing = {t.channel for t in tasks} - set(grids)
+        if missing:
+            raise PlanningError(f"no audit grid for channel(s) {', '.join(sorted(missing))}")
+        used.update(t.channel for t in tasks)
+        records[plan.site_id] = _task_records(plan, tasks, grids)
+    return records, [grids[c] for c in sorted(used)]
+
+
+async def plan_registrations(
+    session: AsyncSession,
+    outbox: Outbox,
+    registrations: Sequence[RegistrationInput],
+    *,
+    source_event_id: uuid.UUID,
+    fallback_year: int,
+) -> int:
+    """Plan every site of these registrations (one edition) not planned yet; returns the
+    number of tasks created. A site already planned is left as it is (idempotent)."""
+    if not registrations:
+        return 0
+    edition = await _edition_for(session, registrations[-1])
+    plans: dict[uuid.UUID, SitePlan] = {}
+    for registration in registrations:
+        if registration.edition_id != edition.edition_id:
+            raise ValueError("plan one edition at a time")
+        for site in registration.sites:
+            plans[site.site_id] = SitePlan(
+                edition_id=registration.edition_id,
+                site_id=site.site_id,
+                structure_id=registration.structure_id,
+                registration_id=registration.registration_id,
+                structure_type=registration.structure_type,
+                stratum_code=registration.stratum_code,
+                certified=registration.certified,
+                departement_code=site.departement_code,
+                offer=registration.offer,
+                options=sorted(registration.options),
+                contacts=site.contacts,
+                scenario_codes=[],
+                source_event_id=source_event_id,
+                source_version=registration.version,
+            )
+    # Plans are computed before the sites are claimed, so a plan row carries its scenarios.
+    records, grids = await _compute(session, list(plans.values()), edition, fallback_year)
+    columns = [c.key for c in SitePlan.__table__.columns if c.key != "planned_at"]
+    claimed = await repository.claim_sites(
+        session, [{c: getattr(p, c) for c in columns} for p in plans.values()]
+    )
+    rows = [r for site in sorted(claimed) for r in records[site]]
+    await repository.insert_tasks(session, rows)
+    if rows:
+        await grid_service.publish_once(session, outbox, grids)
+    return len(rows)
+
+
+async def replan(
+    session: AsyncSession,
+    outbox: Outbox,
+    edition_id: uuid.UUID,
+    *,
+    site_id: uuid.UUID | None,
+    seed: int | None,
+    fallback_year: int,
+) -> tuple[int, int]:
+    """Plan again the tasks still `planned` of one site or of the whole edition (tasks already
+    assigned or further keep their day); returns (sites, tasks created)."""
+    edition = await repository.get_edition(session, edition_id, lock=True)
+    if edition is None:
+        raise NotFound(f"fieldwork knows no edition {edition_id}")
+    if seed is not None:
+        edition.planning_seed = seed
+    site_ids = None if site_id is None else [site_id]
+    plans = await repository.site_plans(session, edition_id, site_ids)
+    if site_id is not None and not plans:
+        raise NotFound(f"site {site_id} is not planned in edition {edition_id}")
+    kept: dict[uuid.UUID, list[tuple[str, int, date]]] = defaultdict(list)
+    for site, channel, sequence, day in await repository.kept_tasks(session, edition_id, site_ids):
+        kept[site].append((channel, sequence, day))
+    await repository.delete_planned(session, edition_id, site_ids)
+    try:
+        records, grids = await _compute(session, plans, edition, fallback_year, kept)
+    except PlanningError as exc:
+        raise Unprocessable(str(exc)) from exc
+    rows = [r for site_rows in records.values() for r in site_rows]
+    await repository.insert_tasks(session, rows)
+    await grid_service.publish_once(session, outbox, grids)
+    return len(plans), len(rows)
+
+
+async def get_settings(session: AsyncSession, edition_id: uuid.UUID) -> FieldworkEdition:
+    edition = await repository.get_edition(session, edition_id)
+    if edition is None:
+        raise NotFound(f"fieldwork knows no edition {edition_id}")
+    return edition
+
+
+async def update_settings(
+    session: AsyncSession, edition_id: uuid.UUID, values: dict[str, Any]
+) -> FieldworkEdition:
+    edition = await repository.ensure_edition(session, edition_id)
+    for name, value in values.items():
+        setattr(edition, name, value)
+    opens, closes = edition.appeal_opens_on, edition.appeal_closes_on
+    if opens is not None and closes is not None and closes < opens:
+        raise Unprocessable("appeal_closes_on is before appeal_opens_on")
+    await session.flush()
+    return edition
