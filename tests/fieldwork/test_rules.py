@@ -111,7 +111,9 @@ GOOD_ITEM = """
 """
 
 
-def _grid(items: str, head: str = "code: gx\nversion: 1\nchannel: phone\nrules_version: '1'\n") -> str:
+def _grid(
+    items: str, head: str = "code: gx\nversion: 1\nchannel: phone\nrules_version: '1'\n"
+) -> str:
     return head + "items:" + items
 
 
@@ -236,14 +238,18 @@ def test_holidays_are_never_planned() -> None:
 def test_too_few_working_days_or_no_window_is_a_planning_error() -> None:
     window = [Window("website", date(2017, 7, 17), date(2017, 7, 21))]  # 5 working days
     with pytest.raises(PlanningError, match="5 free working day"):
-        plan_site(site_key="s", departement_code=None, counts={"website": 6}, windows=window, seed=0)
+        plan_site(
+            site_key="s", departement_code=None, counts={"website": 6}, windows=window, seed=0
+        )
     with pytest.raises(PlanningError, match="no window"):
         plan_site(site_key="s", departement_code=None, counts={"visit": 1}, windows=window, seed=0)
 
 
 def test_kept_days_are_avoided_when_re_planning() -> None:
     window = [Window("website", date(2017, 7, 17), date(2017, 7, 21))]
-    taken = {"website": {date(2017, 7, 17), date(2017, 7, 18), date(2017, 7, 19), date(2017, 7, 20)}}
+    taken = {
+        "website": {date(2017, 7, 17), date(2017, 7, 18), date(2017, 7, 19), date(2017, 7, 20)}
+    }
     tasks = plan_site(site_key="s", departement_code=None, counts={"website": 1}, windows=window,
                       seed=3, taken=taken, first_sequence={"website": 5})  # fmt: skip
     assert [(t.planned_on, t.sequence) for t in tasks] == [(date(2017, 7, 21), 5)]

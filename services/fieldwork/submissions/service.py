@@ -80,6 +80,7 @@ async def submit(
 ) -> AuditTask:
     task = await task_service.get_task(session, task_id, lock=True)
     task_service.ensure_assigned_auditor(task, principal)
+    task_service.ensure_can(task, "submit")
     plan = await task_service.site_plan(session, task)
     edition = await plan_service.get_settings(session, task.edition_id)
     grid = grid_service.definition_of(await grid_service.get_by_id(session, task.grid_id))
