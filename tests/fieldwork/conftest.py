@@ -104,7 +104,7 @@ def registration_v2(
                         channel="letter", value="2 rue de l'Hôtel de Ville, 44000 Nantes"
                     ),
                 ],
-            )  # fmt: skip
+            )
             for i, s in enumerate(sites)
         ],
         windows=windows if windows is not None else WINDOWS_2017,

@@ -34,7 +34,8 @@ async def test_bulk_ndjson_with_a_bad_row_in_the_middle(fw: Fieldwork) -> None:
     r = await fw.client.post("/v1/voice/kiosk_feedback/bulk", headers=headers, content=body)
     assert r.status_code == 200, r.text
     out = r.json()
-    assert out["received"] == 6 and out["accepted"] == 2
+    assert out["received"] == 6
+    assert out["accepted"] == 2
     assert [e["row"] for e in out["rejected"]] == [2, 3, 4, 6]
     assert out["rejected"][1]["errors"] == ["satisfied: required for kiosk_feedback"]
     assert out["rejected"][2]["errors"] == [
@@ -87,7 +88,8 @@ async def test_bulk_csv_single_answers_and_scopes(fw: Fieldwork) -> None:
     first = await fw.client.post("/v1/voice/consultation", headers=headers, json=one)
     assert first.status_code == 201, first.text
     second = await fw.client.post("/v1/voice/consultation", headers=headers, json=one)
-    assert second.status_code == 201 and second.json() == first.json()
+    assert second.status_code == 201
+    assert second.json() == first.json()
     r = await fw.client.post(
         "/v1/voice/consultation", headers=idcity, json={**one, "participants": -1}
     )
