@@ -170,3 +170,23 @@ async def test_the_operator_re_plans_a_site_and_an_edition(fw: Fieldwork) -> Non
     assert_dated(final, "44")
     r = await fw.client.post(f"/v1/editions/{uuid.uuid4()}/replan", json={}, headers=fw.operator)
     assert r.status_code == 404
+
+
+async def test_a_v2_event_replaces_an_untouched_plan_made_from_v1(fw: Fieldwork) -> None:
+    edition_id, structure_id, site_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await fw.publish(
+        RegistrationAcceptedV1(
+            registration_id=uuid.uuid4(), edition_id=edition_id, structure_id=structure_id,
+            structure_type="city_hall", commune_code="44109", population=320_000,
+            stratum_code="s", stratum_label="S", certified=False, offer="standard",
+            sites=[SiteRef(site_id=site_id, name="Mairie", principal=True)],
+        )
+    )  # fmt: skip
+    await fw.planned(edition_id, 13)
+    # The v2 reading of the same registration brings the visits option and the real calendar.
+    await fw.publish(registration_v2(edition_id, structure_id, [site_id], options=["visits"]))
+    tasks = await fw.planned(edition_id, 15)
+    assert len(tasks) == 15
+    assert_dated(tasks, "44")
+    settings = await fw.call("GET", f"/v1/editions/{edition_id}/fieldwork-settings")
+    assert settings["calendar_source"] == "event"

@@ -226,11 +226,40 @@ async def plan_registrations(
     claimed = await repository.claim_sites(
         session, [{c: getattr(p, c) for c in columns} for p in plans.values()]
     )
+    claimed |= await _upgrade_v1_plans(session, edition.edition_id, plans, claimed)
     rows = [r for site in sorted(claimed) for r in records[site]]
     await repository.insert_tasks(session, rows)
     if rows:
         await grid_service.publish_once(session, outbox, grids)
     return len(rows)
+
+
+async def _upgrade_v1_plans(
+    session: AsyncSession,
+    edition_id: uuid.UUID,
+    plans: dict[uuid.UUID, SitePlan],
+    claimed: set[uuid.UUID],
+) -> set[uuid.UUID]:
+    """Sites planned from a v1 event (default calendar) that a v2 event now describes: while
+    none of their tasks has left `planned`, their plan is replaced by the v2 one."""
+    newer = [s for s, p in plans.items() if s not in claimed and p.source_version == 2]
+    if not newer:
+        return set()
+    stored = await repository.site_plans(session, edition_id, newer)
+    older = {p.site_id: p for p in stored if p.source_version < 2}
+    if not older:
+        return set()
+    started = {site for site, *_ in await repository.kept_tasks(session, edition_id, list(older))}
+    upgraded = set(older) - started
+    if upgraded:
+        await repository.delete_planned(session, edition_id, sorted(upgraded))
+    for site in upgraded:
+        plan, fresh = older[site], plans[site]
+        for column in SitePlan.__table__.columns:
+            if column.key not in ("edition_id", "site_id", "planned_at"):
+                setattr(plan, column.key, getattr(fresh, column.key))
+    await session.flush()
+    return upgraded
 
 
 async def replan(
