@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,54 @@ from shared.events import EventEnvelope, Payload
 from shared.outbox import Outbox
 
 
+class Points(NamedTuple):
+    score: Decimal
+    points_obtained: Decimal
+    points_possible: Decimal
+
+
+async def store_score(
+    session: AsyncSession,
+    outbox: Outbox,
+    envelope: EventEnvelope,
+    payload: AuditValidatedV1 | AuditValidatedV2,
+    grid: tuple[str, int],
+    score: Points,
+) -> None:
+    """Keep an audit's score (a re-validated audit replaces its previous one) and announce it."""
+    values = {
+        "edition_id": payload.edition_id,
+        "structure_id": payload.structure_id,
+        "site_id": payload.site_id,
+        "channel": payload.channel,
+        "grid_code": grid[0],
+        "grid_version": grid[1],
+        "score": score.score,
+        "points_obtained": score.points_obtained,
+        "points_possible": score.points_possible,
+        "source_event_id": envelope.id,
+    }
+    await session.execute(
+        insert(AuditScore)
+        .values(audit_id=payload.audit_id, **values)
+        .on_conflict_do_update(index_elements=[AuditScore.audit_id], set_=values)
+    )
+    await outbox.add(
+        session,
+        AuditScoredV1(
+            audit_id=payload.audit_id,
+            edition_id=payload.edition_id,
+            structure_id=payload.structure_id,
+            site_id=payload.site_id,
+            channel=payload.channel,
+            score=score.score,
+            points_obtained=score.points_obtained,
+            points_possible=score.points_possible,
+        ),
+        edition=payload.edition_id,
+    )
+
+
 def audit_validated_handler(outbox: Outbox) -> EventHandler:
     async def on_audit_validated(
         session: AsyncSession, envelope: EventEnvelope, payload: Payload
@@ -32,37 +81,11 @@ def audit_validated_handler(outbox: Outbox) -> EventHandler:
             result = score_audit(payload.grid, payload.answers)
         except UnscorableAudit as exc:
             raise PermanentEventError(str(exc)) from exc
-        values = {
-            "edition_id": payload.edition_id,
-            "structure_id": payload.structure_id,
-            "site_id": payload.site_id,
-            "channel": payload.channel,
-            "grid_code": payload.grid.code,
-            "grid_version": payload.grid.version,
-            "score": result.score,
-            "points_obtained": result.obtained,
-            "points_possible": result.possible,
-            "source_event_id": envelope.id,
-        }
-        # A re-validated audit (same audit id, new event) replaces its previous score.
-        await session.execute(
-            insert(AuditScore)
-            .values(audit_id=payload.audit_id, **values)
-            .on_conflict_do_update(index_elements=[AuditScore.audit_id], set_=values)
+        score = Points(
+            score=result.score, points_obtained=result.obtained, points_possible=result.possible
         )
-        await outbox.add(
-            session,
-            AuditScoredV1(
-                audit_id=payload.audit_id,
-                edition_id=payload.edition_id,
-                structure_id=payload.structure_id,
-                site_id=payload.site_id,
-                channel=payload.channel,
-                score=result.score,
-                points_obtained=result.obtained,
-                points_possible=result.possible,
-            ),
-            edition=payload.edition_id,
+        await store_score(
+            session, outbox, envelope, payload, (payload.grid.code, payload.grid.version), score
         )
 
     return on_audit_validated
@@ -118,28 +141,14 @@ def audit_validated_v2_handler(outbox: Outbox) -> EventHandler:
         if possible == 0:
             raise PermanentEventError("the audit has no scored item")
         score = (Decimal(100) * obtained / possible).quantize(Decimal("0.01"), ROUND_HALF_UP)
-        values = {
-            "edition_id": payload.edition_id, "structure_id": payload.structure_id,
-            "site_id": payload.site_id, "channel": payload.channel,
-            "grid_code": payload.grid_code, "grid_version": payload.grid_version,
-            "score": score, "points_obtained": obtained.quantize(Decimal("0.0001")),
-            "points_possible": possible, "source_event_id": envelope.id,
-        }  # fmt: skip
-        await session.execute(
-            insert(AuditScore)
-            .values(audit_id=payload.audit_id, **values)
-            .on_conflict_do_update(index_elements=[AuditScore.audit_id], set_=values)
+        result = Points(
+            score=score,
+            points_obtained=obtained.quantize(Decimal("0.0001")),
+            points_possible=possible,
         )
-        await outbox.add(
-            session,
-            AuditScoredV1(
-                audit_id=payload.audit_id, edition_id=payload.edition_id,
-                structure_id=payload.structure_id, site_id=payload.site_id,
-                channel=payload.channel, score=score,
-                points_obtained=obtained.quantize(Decimal("0.0001")), points_possible=possible,
-            ),
-            edition=payload.edition_id,
-        )  # fmt: skip
+        await store_score(
+            session, outbox, envelope, payload, (payload.grid_code, payload.grid_version), result
+        )
 
     return on_audit_validated_v2
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 from fastapi import APIRouter, status
 
+from services.fieldwork.access import Operator, OperatorOrStructure, Structure
 from services.fieldwork.appeals import service
 from services.fieldwork.appeals.schemas import (
     AppealIn,
@@ -17,12 +17,8 @@ from services.fieldwork.appeals.schemas import (
 )
 from services.fieldwork.submissions.schemas import AnswerOut
 from shared.app import RuntimeDep, SessionDep
-from shared.auth import Principal, Role, require
 
 router = APIRouter(tags=["appeals"])
-Operator = Annotated[Principal, require(Role.OPERATOR)]
-OperatorOrStructure = Annotated[Principal, require(Role.OPERATOR, Role.STRUCTURE)]
-Structure = Annotated[Principal, require(Role.STRUCTURE)]
 
 
 @router.get(

@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from services.fieldwork.inputs import Input, Text
 from services.fieldwork.statuses import AppealStatus
-from services.fieldwork.submissions.schemas import AnswerOut, AnswerValue, Input
-from services.fieldwork.tasks.schemas import Text
+from services.fieldwork.submissions.schemas import AnswerOut, AnswerValue
 
 
 class AppealIn(Input):

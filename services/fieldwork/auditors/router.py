@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 from fastapi import APIRouter, status
 
+from services.fieldwork.access import Operator
 from services.fieldwork.auditors import service
 from services.fieldwork.auditors.schemas import (
     AuditorIn,
@@ -18,10 +18,8 @@ from services.fieldwork.auditors.schemas import (
 )
 from services.fieldwork.tasks.schemas import AssignIn, TaskOut
 from shared.app import SessionDep
-from shared.auth import Principal, Role, require
 
 router = APIRouter(tags=["auditors"])
-Operator = Annotated[Principal, require(Role.OPERATOR)]
 
 
 def _out(auditor: service.Auditor, linked: list[uuid.UUID]) -> AuditorOut:

@@ -5,25 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from services.fieldwork.channels import Channel
+from services.fieldwork.inputs import Input, Text
 
-
-def _no_nul(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the database.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-Text = Annotated[str, AfterValidator(_no_nul)]
 # A département code: 01..95, 2A, 2B, or an overseas 971..976.
 Departement = Annotated[str, Field(pattern=r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-6])$")]
-
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class AuditorIn(Input):

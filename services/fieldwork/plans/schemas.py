@@ -5,11 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from services.fieldwork.inputs import Input
 
 
 class WindowOut(BaseModel):

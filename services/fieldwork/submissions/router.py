@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 from fastapi import APIRouter
 
+from services.fieldwork.access import Auditor, Operator, OperatorOrAuditor
 from services.fieldwork.grids import service as grid_service
 from services.fieldwork.grids.schemas import GridOut
 from services.fieldwork.submissions import service
@@ -19,12 +19,8 @@ from services.fieldwork.submissions.schemas import (
 from services.fieldwork.tasks import service as task_service
 from services.fieldwork.tasks.schemas import TaskOut
 from shared.app import RuntimeDep, SessionDep
-from shared.auth import Principal, Role, require
 
 router = APIRouter(tags=["tasks"])
-Operator = Annotated[Principal, require(Role.OPERATOR)]
-Auditor = Annotated[Principal, require(Role.AUDITOR)]
-OperatorOrAuditor = Annotated[Principal, require(Role.OPERATOR, Role.AUDITOR)]
 
 
 async def _detail(session: SessionDep, task: task_service.AuditTask) -> TaskDetailOut:

@@ -6,15 +6,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool
 
 from services.fieldwork.grids.schemas import GridOut
-from services.fieldwork.tasks.schemas import TaskOut, Text
-
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+from services.fieldwork.inputs import Input, Text
+from services.fieldwork.tasks.schemas import TaskOut
 
 # A JSON 1 must stay a number: with a plain `bool` first, pydantic would read it as true.
 AnswerValue = (

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from services.fieldwork.access import Auditor, Operator
 from services.fieldwork.channels import Channel
 from services.fieldwork.grids import service as grid_service
 from services.fieldwork.scenarios import service as scenario_service
@@ -24,11 +25,8 @@ from services.fieldwork.tasks.schemas import (
     TransitionOut,
 )
 from shared.app import SessionDep
-from shared.auth import Principal, Role, require
 
 router = APIRouter(tags=["tasks"])
-Operator = Annotated[Principal, require(Role.OPERATOR)]
-Auditor = Annotated[Principal, require(Role.AUDITOR)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=500)]
 
