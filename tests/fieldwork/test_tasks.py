@@ -252,3 +252,34 @@ async def test_automatic_validation_when_the_edition_says_so(fw: Fieldwork) -> N
     assert out["status"] == "validated"
     history = await fw.call("GET", f"/v1/tasks/{task['id']}/history")
     assert history["transitions"][-1]["reason"] == "automatic"
+
+
+async def test_assignment_by_hand_keeps_the_constraints(fw: Fieldwork) -> None:
+    _, structure_id, tasks = await planned_site(fw, options=["visits"])
+    linked = await fw.auditor("Cousin", linked=[structure_id])
+    remote = await fw.auditor("Loin", departement="13")
+    local = await fw.auditor("Voisin", departement="44", channels=["visit", "email"])
+
+    async def refused(task: dict[str, Any], auditor: str, reason: str) -> None:
+        r = await fw.client.post(f"/v1/tasks/{task['id']}/assign", headers=fw.operator,
+                                 json={"auditor_id": auditor})  # fmt: skip
+        assert r.status_code == 409, r.text
+        assert reason in r.json()["detail"]
+
+    visit = next(t for t in tasks if t["channel"] == "visit")
+    emails = [t for t in tasks if t["channel"] == "email"]
+    phone = next(t for t in tasks if t["channel"] == "phone")
+    await refused(emails[0], linked, "conflict of interest")
+    await refused(visit, remote, "lives in département 44")
+    await refused(phone, local, "does the phone channel")
+    await fw.call("POST", f"/v1/tasks/{emails[0]['id']}/assign", json={"auditor_id": local})
+    await refused(emails[1], local, "already audited this site on this channel")
+    await fw.call("POST", f"/v1/tasks/{visit['id']}/assign", json={"auditor_id": local})
+    r = await fw.client.post(f"/v1/tasks/{visit['id']}/assign", headers=fw.operator,
+                             json={"auditor_id": str(uuid.uuid4())})  # fmt: skip
+    assert r.status_code == 404
+    patched = await fw.call("PATCH", f"/v1/auditors/{remote}", json={"active": False})
+    assert patched["active"] is False
+    await refused(emails[1], remote, "no active auditor")
+    listed = await fw.call("GET", "/v1/auditors")
+    assert {a["pseudonym"] for a in listed["items"]} == {"Cousin", "Loin", "Voisin"}
