@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.fieldwork.models import Auditor, AuditorStructureLink, AuditTask, SitePlan
@@ -59,10 +60,18 @@ async def links(
 
 async def open_tasks(
     session: AsyncSession, edition_id: uuid.UUID
-) -> list[tuple[AuditTask, str | None]]:
-    """The edition's planned tasks (to assign), each with its site's département, locked."""
+) -> list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, str, date, str | None]]:
+    """(task, structure, site, channel, day, département) of the edition's planned tasks,
+    locked until the assignment commits."""
     rows = await session.execute(
-        select(AuditTask, SitePlan.departement_code)
+        select(
+            AuditTask.id,
+            AuditTask.structure_id,
+            AuditTask.site_id,
+            AuditTask.channel,
+            AuditTask.planned_on,
+            SitePlan.departement_code,
+        )
         .join(
             SitePlan,
             (SitePlan.edition_id == AuditTask.edition_id) & (SitePlan.site_id == AuditTask.site_id),
@@ -70,7 +79,44 @@ async def open_tasks(
         .where(AuditTask.edition_id == edition_id, AuditTask.status == TaskStatus.PLANNED.value)
         .with_for_update(of=AuditTask)
     )
-    return [(task, departement) for task, departement in rows.all()]
+    return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows.all()]
+
+
+async def assign_many(
+    session: AsyncSession, assignments: dict[uuid.UUID, uuid.UUID], at: datetime
+) -> None:
+    """Give planned tasks their auditor in one statement (task id -> auditor id)."""
+    if not assignments:
+        return
+    await session.execute(
+        text(
+            "UPDATE audit_tasks AS t SET auditor_id = v.auditor_id, status = :status,"
+            " updated_at = :at"
+            " FROM unnest(CAST(:ids AS uuid[]), CAST(:auditors AS uuid[])) AS v(id, auditor_id)"
+            " WHERE t.id = v.id AND t.status = :planned"
+        ),
+        {
+            "ids": list(assignments),
+            "auditors": list(assignments.values()),
+            "status": TaskStatus.ASSIGNED.value,
+            "planned": TaskStatus.PLANNED.value,
+            "at": at,
+        },
+    )
+
+
+async def copy_transitions(session: AsyncSession, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Record many transitions with COPY (`TRANSITION_COLUMNS` order)."""
+    if not rows:
+        return
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    await driver.copy_records_to_table("task_transitions", records=rows, columns=TRANSITION_COLUMNS)
+
+
+TRANSITION_COLUMNS = ("task_id", "action", "from_status", "to_status", "actor_role", "actor",
+                      "reason", "at")  # fmt: skip
 
 
 async def workload_rows(session: AsyncSession) -> list[tuple[uuid.UUID, uuid.UUID, str, date]]:

@@ -21,6 +21,7 @@ from services.fieldwork.auditors.rules import (
 from services.fieldwork.auditors.schemas import AuditorIn, AuditorPatch
 from services.fieldwork.models import Auditor as Auditor
 from services.fieldwork.models import AuditTask
+from services.fieldwork.statuses import TaskStatus
 from services.fieldwork.tasks import service as task_service
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound
@@ -110,22 +111,25 @@ def _open(task: AuditTask, departement: str | None) -> OpenTask:
 async def auto_assign(
     session: AsyncSession, edition_id: uuid.UUID, principal: Principal
 ) -> tuple[int, list[Unassigned]]:
-    """Assign every planned task of the edition that can be; list the others with a reason."""
-    rows = await repository.open_tasks(session, edition_id)
-    tasks = {task.id: task for task, _ in rows}
+    """Assign every planned task of the edition that can be; list the others with a reason.
+    Set-based: one UPDATE for the tasks, one COPY for their history, whatever their number."""
+    open_tasks = [
+        OpenTask(id=r[0], structure_id=r[1], site_id=r[2], channel=r[3], planned_on=r[4],
+                 departement_code=r[5])
+        for r in await repository.open_tasks(session, edition_id)
+    ]  # fmt: skip
     profiles = [_profile(a, linked) for a, linked in await list_all(session)]
-    assigned, refused = assign_automatically(
-        [_open(t, d) for t, d in rows], profiles, await _workload(session)
-    )
+    assigned, refused = assign_automatically(open_tasks, profiles, await _workload(session))
     now = datetime.now(UTC)
-    moves = []
-    for task_id, auditor_id in assigned.items():
-        task = tasks[task_id]
-        task.auditor_id = auditor_id
-        moves.append(
-            task_service.transition_row(task, "assign", principal, reason="automatic", at=now)
-        )
-    await task_service.record_moves(session, moves)
+    await repository.assign_many(session, assigned, now)
+    await repository.copy_transitions(
+        session,
+        [
+            (task_id, "assign", TaskStatus.PLANNED.value, TaskStatus.ASSIGNED.value,
+             principal.role.value, principal.subject, "automatic", now)
+            for task_id in assigned
+        ],
+    )  # fmt: skip
     return len(assigned), refused
 
 

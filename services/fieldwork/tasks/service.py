@@ -94,11 +94,6 @@ async def move(
     return at
 
 
-async def record_moves(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    await repository.add_transitions(session, rows)
-    await session.flush()
-
-
 async def history(
     session: AsyncSession, task_id: uuid.UUID
 ) -> tuple[AuditTask, list[TaskTransition]]:
