@@ -75,7 +75,7 @@ async def test_every_transition_is_recorded_and_illegal_ones_are_refused(fw: Fie
     assert validated["status"] == "validated"
     assert validated["revision"] == 1
     await refused("POST", f"/v1/tasks/{tid}/validate", 409, headers=fw.operator)
-    await refused("POST", f"/v1/tasks/{tid}/cancel", 409, headers=fw.operator, json={})
+    await refused("POST", f"/v1/tasks/{tid}/cancel", 409, headers=fw.operator)
     await refused("POST", f"/v1/tasks/{tid}/submission", 409, headers=me,
                   json={"answers": [], "evidence": {"contacted_at": "2017-09-05T10:00:00+02:00"}})  # fmt: skip
 

@@ -127,7 +127,7 @@ async def return_task(
 
 @router.post("/tasks/{task_id}/cancel", response_model=TaskOut)
 async def cancel_task(
-    task_id: uuid.UUID, body: CancelIn, principal: Operator, session: SessionDep
+    task_id: uuid.UUID, principal: Operator, session: SessionDep, body: CancelIn | None = None
 ) -> TaskOut:
-    task = await service.cancel(session, task_id, principal, body.reason)
+    task = await service.cancel(session, task_id, principal, body.reason if body else None)
     return TaskOut.model_validate(task, from_attributes=True)
