@@ -124,8 +124,14 @@ class AuditorStructureLink(Base):
 class AuditTask(Base):
     __tablename__ = "audit_tasks"
     __table_args__ = (
+        # A site belongs to one structure: unique per site, and in the listing's order.
         UniqueConstraint(
-            "edition_id", "site_id", "channel", "sequence", name="uq_audit_tasks_slot"
+            "edition_id",
+            "structure_id",
+            "site_id",
+            "channel",
+            "sequence",
+            name="uq_audit_tasks_slot",
         ),
         # No two audits of one channel on one site the same day.
         UniqueConstraint(
@@ -135,9 +141,6 @@ class AuditTask(Base):
             "status IN ('planned', 'assigned', 'in_progress', 'submitted',"
             " 'returned_for_correction', 'validated', 'cancelled')",
             name="status",
-        ),
-        Index(
-            "ix_audit_tasks_listing", "edition_id", "structure_id", "site_id", "channel", "sequence"
         ),
     )
 

@@ -112,10 +112,12 @@ def plan_site(
 ) -> list[PlannedTask]:
     """The dated tasks of one site; `taken` are days already used per channel (kept tasks)."""
     planned: list[PlannedTask] = []
+    rng = random.Random(f"{seed}:{site_key}")  # one draw sequence per site, channels in order
     for channel in sorted(counts):
         count = counts[channel]
-        busy = set((taken or {}).get(channel, ()))
-        days = [d for d in channel_days(windows, channel, departement_code) if d not in busy]
+        busy = (taken or {}).get(channel)
+        free = channel_days(windows, channel, departement_code)
+        days = [d for d in free if d not in busy] if busy else free
         if not days and not any(w.channel == channel for w in windows):
             raise PlanningError(f"channel {channel}: the edition has no window for it")
         if len(days) < count:
@@ -123,7 +125,6 @@ def plan_site(
                 f"channel {channel}: {len(days)} free working day(s) in its window(s) "
                 f"for {count} audit(s)"
             )
-        rng = random.Random(f"{seed}:{site_key}:{channel}")
         total = len(days)
         first = (first_sequence or {}).get(channel, 1)
         for n in range(count):

@@ -108,25 +108,39 @@ async def _edition_for(session: AsyncSession, registration: RegistrationInput) -
     return edition
 
 
-def _task_records(
-    plan: SitePlan, tasks: Sequence[PlannedTask], grids: dict[str, Grid]
-) -> list[tuple[Any, ...]]:
-    return [
-        (uuid.uuid4(), plan.edition_id, plan.structure_id, plan.site_id, t.channel, t.sequence,
-         t.planned_on, t.scenario_code, grids[t.channel].id)
-        for t in tasks
-    ]  # fmt: skip
+@dataclass(frozen=True)
+class SiteDraft:
+    """What planning reads of a site (a plain object: a national edition has 35,000)."""
+
+    edition_id: uuid.UUID
+    site_id: uuid.UUID
+    structure_id: uuid.UUID
+    structure_type: str
+    departement_code: str | None
+    options: frozenset[str]
+
+
+def _draft(plan: SitePlan) -> SiteDraft:
+    return SiteDraft(
+        edition_id=plan.edition_id,
+        site_id=plan.site_id,
+        structure_id=plan.structure_id,
+        structure_type=plan.structure_type,
+        departement_code=plan.departement_code,
+        options=frozenset(plan.options),
+    )
 
 
 def _plan_one(
-    plan: SitePlan,
+    site: SiteDraft,
     *,
     windows: Sequence[Window],
     quotas: Sequence[Quota],
     seed: int,
     kept: Sequence[tuple[str, int, date]] = (),
-) -> list[PlannedTask]:
-    counts = site_counts(quotas, plan.options)
+) -> tuple[list[PlannedTask], list[str]]:
+    """The site's dated tasks with their scenarios, and its chosen scenario codes."""
+    counts = site_counts(quotas, site.options)
     taken: dict[str, set[date]] = defaultdict(set)
     first: dict[str, int] = defaultdict(lambda: 1)
     for channel, sequence, day in kept:
@@ -134,56 +148,66 @@ def _plan_one(
         taken[channel].add(day)
         first[channel] = max(first[channel], sequence + 1)
     counts = {c: n for c, n in counts.items() if n > 0}
+    key = str(site.site_id)
     tasks = plan_site(
-        site_key=str(plan.site_id),
-        departement_code=plan.departement_code,
+        site_key=key,
+        departement_code=site.departement_code,
         counts=counts,
         windows=windows,
         seed=seed,
         taken=taken,
         first_sequence=first,
     )
-    dated, chosen = with_scenarios(
+    return with_scenarios(
         tasks,
-        site_key=str(plan.site_id),
-        structure_type=plan.structure_type,
+        site_key=key,
+        structure_type=site.structure_type,
         catalogue=scenario_service.catalogue(),
         seed=seed,
     )
-    plan.scenario_codes = chosen
-    return dated
+
+
+@dataclass
+class Computed:
+    records: dict[uuid.UUID, list[tuple[Any, ...]]]  # task rows (`TASK_COLUMNS`) per site
+    scenarios: dict[uuid.UUID, list[str]]  # the scenarios chosen for each site
+    grids: list[Grid]  # the grids the tasks use
 
 
 async def _compute(
     session: AsyncSession,
-    plans: Sequence[SitePlan],
+    sites: Sequence[SiteDraft],
     edition: FieldworkEdition,
     fallback_year: int,
     kept: dict[uuid.UUID, list[tuple[str, int, date]]] | None = None,
-) -> tuple[dict[uuid.UUID, list[tuple[Any, ...]]], list[Grid]]:
-    """The task rows of each site (scenarios set on the plans), and the grids they use."""
+) -> Computed:
     windows = windows_of(edition, fallback_year)
     quotas = quotas_of(edition)
     grids = await grid_service.current_grids(session)
-    records: dict[uuid.UUID, list[tuple[Any, ...]]] = {}
+    grid_ids = {channel: grid.id for channel, grid in grids.items()}
+    out = Computed(records={}, scenarios={}, grids=[])
     used: set[str] = set()
-    for plan in plans:
+    for site in sites:
         try:
-            tasks = _plan_one(
-                plan,
-                windows=windows,
-                quotas=quotas,
-                seed=edition.planning_seed,
-                kept=(kept or {}).get(plan.site_id, ()),
-            )
+            tasks, chosen = _plan_one(
+                site, windows=windows, quotas=quotas, seed=edition.planning_seed,
+                kept=(kept or {}).get(site.site_id, ()),
+            )  # fmt: skip
         except PlanningError as exc:
-            raise PlanningError(f"site {plan.site_id}: {exc}") from exc
-        missing = {t.channel for t in tasks} - set(grids)
-        if missing:
-            raise PlanningError(f"no audit grid for channel(s) {', '.join(sorted(missing))}")
-        used.update(t.channel for t in tasks)
-        records[plan.site_id] = _task_records(plan, tasks, grids)
-    return records, [grids[c] for c in sorted(used)]
+            raise PlanningError(f"site {site.site_id}: {exc}") from exc
+        channels = {t.channel for t in tasks}
+        if not channels <= grid_ids.keys():
+            missing = ", ".join(sorted(channels - grid_ids.keys()))
+            raise PlanningError(f"no audit grid for channel(s) {missing}")
+        used |= channels
+        out.scenarios[site.site_id] = chosen
+        out.records[site.site_id] = [
+            (uuid.uuid4(), site.edition_id, site.structure_id, site.site_id, t.channel,
+             t.sequence, t.planned_on, t.scenario_code, grid_ids[t.channel])
+            for t in tasks
+        ]  # fmt: skip
+    out.grids = [grids[c] for c in sorted(used)]
+    return out
 
 
 async def plan_registrations(
@@ -199,50 +223,58 @@ async def plan_registrations(
     if not registrations:
         return 0
     edition = await _edition_for(session, registrations[-1])
-    plans: dict[uuid.UUID, SitePlan] = {}
+    rows: dict[uuid.UUID, dict[str, Any]] = {}
+    drafts: dict[uuid.UUID, SiteDraft] = {}
     for registration in registrations:
         if registration.edition_id != edition.edition_id:
             raise ValueError("plan one edition at a time")
         for site in registration.sites:
-            plans[site.site_id] = SitePlan(
+            drafts[site.site_id] = SiteDraft(
                 edition_id=registration.edition_id,
                 site_id=site.site_id,
                 structure_id=registration.structure_id,
-                registration_id=registration.registration_id,
                 structure_type=registration.structure_type,
-                stratum_code=registration.stratum_code,
-                certified=registration.certified,
                 departement_code=site.departement_code,
-                offer=registration.offer,
-                options=sorted(registration.options),
-                contacts=site.contacts,
-                scenario_codes=[],
-                source_event_id=source_event_id,
-                source_version=registration.version,
+                options=registration.options,
             )
+            rows[site.site_id] = {
+                "edition_id": registration.edition_id,
+                "site_id": site.site_id,
+                "structure_id": registration.structure_id,
+                "registration_id": registration.registration_id,
+                "structure_type": registration.structure_type,
+                "stratum_code": registration.stratum_code,
+                "certified": registration.certified,
+                "departement_code": site.departement_code,
+                "offer": registration.offer,
+                "options": sorted(registration.options),
+                "contacts": site.contacts,
+                "scenario_codes": [],
+                "source_event_id": source_event_id,
+                "source_version": registration.version,
+            }
     # Plans are computed before the sites are claimed, so a plan row carries its scenarios.
-    records, grids = await _compute(session, list(plans.values()), edition, fallback_year)
-    columns = [c.key for c in SitePlan.__table__.columns if c.key != "planned_at"]
-    claimed = await repository.claim_sites(
-        session, [{c: getattr(p, c) for c in columns} for p in plans.values()]
-    )
-    claimed |= await _upgrade_v1_plans(session, edition.edition_id, plans, claimed)
-    rows = [r for site in sorted(claimed) for r in records[site]]
-    await repository.insert_tasks(session, rows)
-    if rows:
-        await grid_service.publish_once(session, outbox, grids)
-    return len(rows)
+    computed = await _compute(session, list(drafts.values()), edition, fallback_year)
+    for site_id, row in rows.items():
+        row["scenario_codes"] = computed.scenarios[site_id]
+    claimed = await repository.claim_sites(session, list(rows.values()))
+    claimed |= await _upgrade_v1_plans(session, edition.edition_id, rows, claimed)
+    records = [r for site in sorted(claimed) for r in computed.records[site]]
+    await repository.insert_tasks(session, records)
+    if records:
+        await grid_service.publish_once(session, outbox, computed.grids)
+    return len(records)
 
 
 async def _upgrade_v1_plans(
     session: AsyncSession,
     edition_id: uuid.UUID,
-    plans: dict[uuid.UUID, SitePlan],
+    rows: dict[uuid.UUID, dict[str, Any]],
     claimed: set[uuid.UUID],
 ) -> set[uuid.UUID]:
     """Sites planned from a v1 event (default calendar) that a v2 event now describes: while
     none of their tasks has left `planned`, their plan is replaced by the v2 one."""
-    newer = [s for s, p in plans.items() if s not in claimed and p.source_version == 2]
+    newer = [s for s, row in rows.items() if s not in claimed and row["source_version"] == 2]
     if not newer:
         return set()
     stored = await repository.site_plans(session, edition_id, newer)
@@ -254,10 +286,9 @@ async def _upgrade_v1_plans(
     if upgraded:
         await repository.delete_planned(session, edition_id, sorted(upgraded))
     for site in upgraded:
-        plan, fresh = older[site], plans[site]
-        for column in SitePlan.__table__.columns:
-            if column.key not in ("edition_id", "site_id", "planned_at"):
-                setattr(plan, column.key, getattr(fresh, column.key))
+        for name, value in rows[site].items():
+            if name not in ("edition_id", "site_id"):
+                setattr(older[site], name, value)
     await session.flush()
     return upgraded
 
@@ -287,12 +318,14 @@ async def replan(
         kept[site].append((channel, sequence, day))
     await repository.delete_planned(session, edition_id, site_ids)
     try:
-        records, grids = await _compute(session, plans, edition, fallback_year, kept)
+        computed = await _compute(session, [_draft(p) for p in plans], edition, fallback_year, kept)
     except PlanningError as exc:
         raise Unprocessable(str(exc)) from exc
-    rows = [r for site_rows in records.values() for r in site_rows]
+    rows = [r for site_rows in computed.records.values() for r in site_rows]
     await repository.insert_tasks(session, rows)
-    await grid_service.publish_once(session, outbox, grids)
+    for plan in plans:
+        plan.scenario_codes = computed.scenarios[plan.site_id]
+    await grid_service.publish_once(session, outbox, computed.grids)
     return len(plans), len(rows)
 
 

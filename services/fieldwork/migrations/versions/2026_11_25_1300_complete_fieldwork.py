@@ -213,17 +213,17 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "edition_id", "site_id", "channel", "planned_on", name="uq_audit_tasks_day"
         ),
+        # A site belongs to one structure: unique per site, and in the listing's order.
         sa.UniqueConstraint(
-            "edition_id", "site_id", "channel", "sequence", name="uq_audit_tasks_slot"
+            "edition_id",
+            "structure_id",
+            "site_id",
+            "channel",
+            "sequence",
+            name="uq_audit_tasks_slot",
         ),
     )
     op.create_index(op.f("ix_audit_tasks_auditor_id"), "audit_tasks", ["auditor_id"], unique=False)
-    op.create_index(
-        "ix_audit_tasks_listing",
-        "audit_tasks",
-        ["edition_id", "structure_id", "site_id", "channel", "sequence"],
-        unique=False,
-    )
     op.create_table(
         "auditor_structure_links",
         sa.Column("auditor_id", sa.Uuid(), nullable=False),
@@ -332,7 +332,6 @@ def downgrade() -> None:
         op.f("ix_auditor_structure_links_structure_id"), table_name="auditor_structure_links"
     )
     op.drop_table("auditor_structure_links")
-    op.drop_index("ix_audit_tasks_listing", table_name="audit_tasks")
     op.drop_index(op.f("ix_audit_tasks_auditor_id"), table_name="audit_tasks")
     op.drop_table("audit_tasks")
     op.drop_index(op.f("ix_voice_records_structure_id"), table_name="voice_records")
