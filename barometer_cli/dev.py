@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 
 import httpx
@@ -22,6 +23,7 @@ from barometer_cli.catalog import SERVICES, ServiceSpec, migrate_all
 from barometer_cli.embedded import (
     EmbeddedNats,
     EmbeddedPostgres,
+    EmbeddedUnavailable,
     die_with_parent,
     port_is_open,
     stop_process,
@@ -50,7 +52,10 @@ def embedded_infrastructure(*, need_nats: bool = True) -> Iterator[Infrastructur
         if not infra.database_url:
             pg = EmbeddedPostgres(data_dir / "postgres")
             infra.embedded.append(pg)
-            pg.start()
+            try:
+                pg.start()
+            except EmbeddedUnavailable as exc:
+                raise SystemExit(f"cannot start: {exc}") from None
             infra.database_url = pg.url
             _say(f"PostgreSQL (embedded)  {pg.url}  data in {pg.data_dir}")
         if need_nats and not infra.nats_url:
@@ -77,7 +82,9 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
-def _start_service(spec: ServiceSpec, infra: Infrastructure) -> subprocess.Popen[bytes]:
+def _start_service(
+    spec: ServiceSpec, infra: Infrastructure, log_path: Path
+) -> subprocess.Popen[bytes]:
     port = spec.settings().port
     if port_is_open(port):
         raise SystemExit(
@@ -89,12 +96,40 @@ def _start_service(spec: ServiceSpec, infra: Infrastructure) -> subprocess.Popen
         "NATS_URL": infra.nats_url,
         "BAROMETER_DATA_DIR": str(default_data_dir()),
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", spec.module],
-        env=env,
-        preexec_fn=lambda: die_with_parent(signal.SIGTERM),
-        start_new_session=True,  # Ctrl-C reaches only this runner, which stops them in order
-    )
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", spec.module],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=lambda: die_with_parent(signal.SIGTERM),
+            start_new_session=True,  # Ctrl-C reaches only this runner, which stops them in order
+        )
+
+
+class _LogFollower:
+    """Echoes what the services append to their log files, once the summary is printed."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.offsets = {path: path.stat().st_size if path.exists() else 0 for path in paths}
+
+    def skip_to_end(self) -> None:
+        for path in self.offsets:
+            self.offsets[path] = path.stat().st_size if path.exists() else 0
+
+    def echo_new_lines(self) -> None:
+        for path, offset in self.offsets.items():
+            if not path.exists():
+                continue
+            with path.open("rb") as log:
+                log.seek(offset)
+                chunk = log.read()
+            complete = chunk.rfind(b"\n") + 1  # a line still being written waits
+            if complete:
+                sys.stdout.write(chunk[:complete].decode("utf-8", "replace"))
+                sys.stdout.flush()
+                self.offsets[path] = offset + complete
 
 
 def wait_ready(
@@ -131,16 +166,21 @@ def run_dev(*, load_demo: bool = True) -> int:
             ensure_dev_keys(data_dir)
             _say("migrating the four services...")
             migrate_all(infra.database_url)
+            logs_dir = data_dir / "logs"
+            logs_dir.mkdir(parents=True, exist_ok=True)
+            log_paths = {spec.name: logs_dir / f"{spec.name}.log" for spec in SERVICES}
+            follower = _LogFollower(list(log_paths.values()))
             urls = {}
+            _say("starting the services...")
             for spec in SERVICES:
                 settings = spec.settings()
                 host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
                 urls[spec.name] = f"http://{host}:{settings.port}"
-                processes[spec.name] = _start_service(spec, infra)
+                processes[spec.name] = _start_service(spec, infra, log_paths[spec.name])
             try:
                 wait_ready(urls, processes)
             except RuntimeError as exc:
-                raise SystemExit(str(exc)) from exc
+                raise SystemExit(f"{exc}; see the logs in {logs_dir}") from exc
             operator = issue_token(
                 ServiceSettings(data_dir=data_dir), role=Role.OPERATOR, subject="dev-operator"
             )
@@ -149,15 +189,19 @@ def run_dev(*, load_demo: bool = True) -> int:
                 from barometer_cli.demo import load_demo_edition
 
                 scorecard = load_demo_edition(urls, operator, say=_say)
-            _summary(urls, operator, scorecard)
+            follower.skip_to_end()  # start-up and demo traffic stay in the files
+            _summary(urls, operator, scorecard, logs_dir)
             while True:
                 for name, process in processes.items():
                     if process.poll() is not None:
+                        follower.echo_new_lines()
                         _say(
-                            f"{name} stopped unexpectedly (code {process.returncode}); stopping all"
+                            f"{name} stopped unexpectedly (code {process.returncode}); "
+                            f"see {log_paths[name]}; stopping all"
                         )
                         return 1
-                time.sleep(0.5)
+                follower.echo_new_lines()
+                time.sleep(0.3)
     except (KeyboardInterrupt, _Stop):
         _say("\nstopping...")
         return 0
@@ -170,18 +214,21 @@ def run_dev(*, load_demo: bool = True) -> int:
         _say("all stopped.")
 
 
-def _summary(urls: dict[str, str], operator: str, scorecard: str | None) -> None:
-    _say("")
-    _say("Baromètre is running:")
-    for name, url in urls.items():
-        _say(f"  {name:<10} {url}   (OpenAPI: {url}/docs)")
-    _say("")
-    _say("Dev operator token (12 h; `barometer token --role operator` makes another):")
-    _say(f"  {operator}")
+def _summary(urls: dict[str, str], operator: str, scorecard: str | None, logs_dir: Path) -> None:
+    lines = ["", "Baromètre is running:"]
+    lines += [f"  {name:<10} {url}   (API docs: {url}/docs)" for name, url in urls.items()]
+    lines += [
+        "",
+        "Dev operator token (12 h; `.venv/bin/barometer token --role operator` makes another):",
+    ]
+    lines += [f"  export TOKEN={operator}"]
     if scorecard:
-        _say("")
-        _say("Scorecard of a demo structure:")
-        _say(f"  {scorecard}")
-        _say(f'  curl -H "Authorization: Bearer $TOKEN" {scorecard}')
-    _say("")
-    _say("Ctrl-C stops everything started here.")
+        lines += ["", "Scorecard of a demo structure:", f"  {scorecard}"]
+        lines += [f'  curl -H "Authorization: Bearer $TOKEN" {scorecard}']
+    lines += [
+        "",
+        f"Full logs: {logs_dir}/<service>.log (the services' requests follow below).",
+        "Ctrl-C stops everything started here.",
+        "",
+    ]
+    _say("\n".join(lines))

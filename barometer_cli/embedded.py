@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
+import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -113,11 +117,59 @@ class _Child:
         return self.process is not None and self.process.poll() is None
 
 
+class EmbeddedUnavailable(RuntimeError):
+    """The embedded server cannot run here; the message says why and what to do instead."""
+
+
+def _nobody_ids() -> tuple[int, int] | None:
+    try:
+        entry = pwd.getpwnam("nobody")
+    except KeyError:
+        return None
+    return entry.pw_uid, entry.pw_gid
+
+
+@functools.cache
+def _user_namespace_prefix() -> tuple[str, ...] | None:
+    """argv prefix running a program as `nobody` inside a user namespace where root's files
+    appear as its own; None when user namespaces (or `unshare`) are not available here."""
+    unshare = shutil.which("unshare")
+    ids = _nobody_ids()
+    if unshare is None or ids is None:
+        return None
+    prefix = (unshare, "--user", f"--map-user={ids[0]}", f"--map-group={ids[1]}", "--")
+    probe = subprocess.run([*prefix, "true"], capture_output=True, check=False)
+    return prefix if probe.returncode == 0 else None
+
+
+def _unreachable_by_others(path: Path) -> Path | None:
+    """The first directory from / down to `path` that other users cannot traverse, if any."""
+    for folder in [*reversed(path.parents), path]:
+        if folder.exists() and not folder.stat().st_mode & stat.S_IXOTH:
+            return folder
+    return None
+
+
+@dataclass(frozen=True)
+class _RunAs:
+    """How PostgreSQL's programs are started: PostgreSQL refuses to run as root."""
+
+    prefix: tuple[str, ...] = ()
+    user: str | None = None
+
+
 class EmbeddedPostgres(_Child):
-    """A real PostgreSQL from the `pgserver` wheel, data in `data_dir`."""
+    """A real PostgreSQL from the `pgserver` wheel, data in `data_dir`.
+
+    As root it runs as `nobody` inside a user namespace, where the root-owned data directory
+    (and a clone under a private 0700 directory) appear as its own: nothing outside
+    `data_dir` changes owner or mode. Where user namespaces are not available, it falls back
+    to a dedicated unprivileged user, only if that user can reach the binaries and the data.
+    """
 
     name = "postgresql"
     stop_signal = signal.SIGINT  # fast shutdown: roll back clients, checkpoint, exit
+    fallback_user = "pgserver"
 
     def __init__(self, data_dir: Path, *, port: int | None = None, durable: bool = True) -> None:
         self.data_dir = data_dir.resolve()
@@ -130,42 +182,78 @@ class EmbeddedPostgres(_Child):
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{self.database}"
 
-    def start(self) -> None:
+    @staticmethod
+    def bin_dir() -> Path:
         from pgserver._commands import POSTGRES_BIN_PATH
 
-        bin_dir = Path(POSTGRES_BIN_PATH)
-        user = self._os_user()
+        return Path(POSTGRES_BIN_PATH)
+
+    def start(self) -> None:
+        bin_dir = self.bin_dir()
+        run_as = self._run_as(bin_dir, euid=os.geteuid())
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._own_data_dir(run_as)
         if not (self.data_dir / "PG_VERSION").exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            self._hand_over(self.data_dir, user)
             subprocess.run(
-                [str(bin_dir / "initdb"), "-D", str(self.data_dir), "--auth=trust",
-                 "--encoding=UTF8", "--locale=C", "-U", "postgres"],
-                check=True, user=user, capture_output=True,
+                [*run_as.prefix, str(bin_dir / "initdb"), "-D", str(self.data_dir),
+                 "--auth=trust", "--encoding=UTF8", "--locale=C", "-U", "postgres"],
+                check=True, user=run_as.user, capture_output=True,
             )  # fmt: skip
         argv = [
-            str(bin_dir / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
-            "-h", "127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200",
+            *run_as.prefix, str(bin_dir / "postgres"), "-D", str(self.data_dir),
+            "-p", str(self.port), "-h", "127.0.0.1", "-c", "unix_socket_directories=",
+            "-c", "max_connections=200",
         ]  # fmt: skip
         if not self.durable:
-            argv += [
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-            ]
-        self._spawn(argv, user=user)
-        self._wait_accepting(bin_dir, user)
-        self._ensure_database(bin_dir, user)
+            argv += ["-c", "fsync=off", "-c", "synchronous_commit=off"]
+            argv += ["-c", "full_page_writes=off"]
+        self._spawn(argv, user=run_as.user)
+        self._wait_accepting(bin_dir)
+        self._ensure_database(bin_dir)
 
-    def _wait_accepting(self, bin_dir: Path, user: str | None, timeout: float = 60) -> None:
+    def _run_as(self, bin_dir: Path, *, euid: int) -> _RunAs:
+        if euid != 0:
+            return _RunAs()
+        prefix = _user_namespace_prefix()
+        if prefix is not None:
+            return _RunAs(prefix=prefix)
+        for needed in (bin_dir, self.data_dir):
+            closed = _unreachable_by_others(needed)
+            if closed is not None:
+                raise EmbeddedUnavailable(
+                    "the embedded PostgreSQL cannot start as root here: user namespaces are "
+                    f"not available, and an unprivileged user cannot enter {closed} "
+                    f"(mode {stat.filemode(closed.stat().st_mode)}), which holds {needed}. "
+                    "Run as a normal user, clone under a directory others can traverse, or "
+                    "point DATABASE_URL (TEST_DATABASE_URL for the tests) at a PostgreSQL server."
+                )
+        from pgserver.utils import ensure_user_exists
+
+        ensure_user_exists(self.fallback_user)
+        return _RunAs(user=self.fallback_user)
+
+    def _own_data_dir(self, run_as: _RunAs) -> None:
+        """Give the data directory (ours alone) to whoever runs PostgreSQL, mode 0700; files
+        an earlier run left to another owner are taken back. Nothing outside it is touched."""
+        owner = (
+            (pwd.getpwnam(run_as.user).pw_uid, pwd.getpwnam(run_as.user).pw_gid)
+            if run_as.user
+            else (os.geteuid(), os.getegid())
+        )
+        if os.geteuid() == 0:
+            for folder, dirs, files in os.walk(self.data_dir):
+                for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
+                    info = os.lstat(name)
+                    if (info.st_uid, info.st_gid) != owner:
+                        os.lchown(name, *owner)
+        self.data_dir.chmod(0o700)
+
+    def _wait_accepting(self, bin_dir: Path, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while True:
             probe = subprocess.run(
                 [str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"],
-                capture_output=True, user=user, check=False,
+                capture_output=True, check=False,
             )  # fmt: skip
             if probe.returncode == 0:
                 return
@@ -173,36 +261,16 @@ class EmbeddedPostgres(_Child):
                 raise RuntimeError(f"postgresql not accepting connections; see {self.log_path}")
             time.sleep(0.1)
 
-    def _ensure_database(self, bin_dir: Path, user: str | None) -> None:
+    def _ensure_database(self, bin_dir: Path) -> None:
         psql = [str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
                 "-d", "postgres", "-tAc"]  # fmt: skip
         exists = subprocess.run(
             [*psql, f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"],
-            capture_output=True, check=True, user=user, text=True,
+            capture_output=True, check=True, text=True,
         ).stdout.strip()  # fmt: skip
         if exists != "1":
             subprocess.run([*psql, f'CREATE DATABASE "{self.database}"'], check=True,
-                           capture_output=True, user=user)  # fmt: skip
-
-    @staticmethod
-    def _os_user() -> str | None:
-        """PostgreSQL refuses to run as root; under root it runs as the `pgserver` user."""
-        if os.geteuid() != 0:
-            return None
-        from pgserver.utils import ensure_user_exists
-
-        ensure_user_exists("pgserver")
-        return "pgserver"
-
-    @staticmethod
-    def _hand_over(folder: Path, user: str | None) -> None:
-        if user is None:
-            return
-        from pgserver.utils import ensure_prefix_permissions
-
-        ensure_prefix_permissions(folder)
-        shutil.chown(folder, user, user)
-        folder.chmod(0o700)
+                           capture_output=True)  # fmt: skip
 
 
 class EmbeddedNats(_Child):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from datetime import timedelta
 
 from barometer_cli.catalog import SERVICES
@@ -77,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # platformdirs (through pgserver) warns when XDG_RUNTIME_DIR is unset, as under sudo or cron.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     args = build_parser().parse_args(argv)
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     result: int = args.func(args)

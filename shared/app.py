@@ -6,22 +6,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp
 
 from shared.auth import TokenVerifier
 from shared.consumer import EventConsumer, EventHandler
-from shared.db import create_engine, create_session_factory, database_reachable
+from shared.db import (
+    create_engine,
+    create_session_factory,
+    database_reachable,
+    describe_db_error,
+)
 from shared.errors import install_error_handlers, problem_response, unexpected_error
 from shared.messaging import MessageBus
 from shared.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
 from shared.outbox import Outbox, OutboxRelay
+from shared.request_limits import AuthenticateBeforeBodyMiddleware, TooLargeAsProblem
 from shared.settings import ServiceSettings
 from shared.tables import MessagingTables
 
@@ -78,27 +85,40 @@ SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 RuntimeDep = Annotated[ServiceRuntime, Depends(runtime_of)]
 
 
+def _nats_state(runtime: ServiceRuntime) -> str:
+    return "ok" if runtime.bus.is_connected else "unreachable"
+
+
 def _health_router() -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/health/live")
-    async def live() -> dict[str, str]:
-        return {"status": "live"}
+    async def live(runtime: RuntimeDep) -> dict[str, Any]:
+        """The process runs; NATS' state is told here (and in metrics), not in readiness."""
+        return {"status": "live", "checks": {"nats": _nats_state(runtime)}}
 
     @router.get("/health/ready")
     async def ready(runtime: RuntimeDep) -> JSONResponse:
+        """Whether this replica can serve requests: that needs its database, not NATS (the
+        outbox keeps writes going while NATS is away; tying readiness to NATS would take every
+        replica out of the load balancer at once)."""
+        database = await database_reachable(runtime.engine)
         checks = {
-            "database": "ok" if await database_reachable(runtime.engine) else "unreachable",
-            "nats": "ok" if runtime.bus.is_connected else "unreachable",
+            "database": "ok" if database else "unreachable",
+            "nats": _nats_state(runtime),
         }
-        ok = all(v == "ok" for v in checks.values())
         return JSONResponse(
-            {"status": "ready" if ok else "not ready", "checks": checks},
-            status_code=200 if ok else 503,
+            {"status": "ready" if database else "not ready", "checks": checks},
+            status_code=200 if database else 503,
         )
 
     router.add_api_route("/metrics", metrics_endpoint, methods=["GET"], response_class=Response)
     return router
+
+
+class _ServiceApp(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        return TooLargeAsProblem(super().build_middleware_stack())
 
 
 def create_service_app(
@@ -110,8 +130,9 @@ def create_service_app(
     routers: Sequence[APIRouter],
     producer: str | None = None,
     consumers: ConsumerFactory | None = None,
+    anonymous_body_paths: Collection[str] = (),
 ) -> FastAPI:
-    configure_logging(settings.service_name, settings.log_level)
+    configure_logging(settings.service_name, settings.log_level, settings.log_format or "json")
     engine = create_engine(settings)
     bus = MessageBus(settings.nats_url, name=settings.service_name)
     runtime = ServiceRuntime(
@@ -155,11 +176,25 @@ def create_service_app(
             await bus.close()
             await engine.dispose()
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app = _ServiceApp(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
     app.state.runtime = runtime
-    app.state.token_verifier = TokenVerifier(settings)
+    verifier = TokenVerifier(settings)
+    app.state.token_verifier = verifier
     install_error_handlers(app)
     _install_database_error_handlers(app)
+    # Outermost last: the request id is set first, then the caller is checked before the body
+    # is read (its size is bounded by FastAPI's `max_body_size`, inside).
+    app.add_middleware(
+        AuthenticateBeforeBodyMiddleware,
+        authenticate=verifier.verify,
+        anonymous_paths=anonymous_body_paths,
+    )
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
     app.include_router(_health_router())
     for router in routers:
@@ -177,9 +212,24 @@ def _is_pep249_data_error(exc: Exception) -> bool:
     return False
 
 
+_DATABASE_MODULES = ("asyncpg.", "sqlalchemy.pool", "sqlalchemy.engine", "sqlalchemy.dialects")
+
+
+def _raised_by_database_driver(exc: BaseException) -> bool:
+    """An OSError means a lost database only when it comes out of the driver or the pool (a
+    file or another socket failing is a plain 500)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if module.startswith(_DATABASE_MODULES):
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _install_database_error_handlers(app: FastAPI) -> None:
     async def on_integrity(request: Request, exc: Exception) -> JSONResponse:
-        log.warning("integrity error", extra={"error": str(exc)[:500]})
+        log.warning("integrity error", extra=describe_db_error(exc))
         return problem_response(
             request,
             status=409,
@@ -190,7 +240,7 @@ def _install_database_error_handlers(app: FastAPI) -> None:
 
     async def on_data(request: Request, exc: Exception) -> JSONResponse:
         # Input that passed validation but does not fit a column (a bound missed in a schema).
-        log.warning("data error", extra={"error": str(exc)[:500]})
+        log.warning("data error", extra=describe_db_error(exc))
         return problem_response(
             request,
             status=422,
@@ -200,7 +250,7 @@ def _install_database_error_handlers(app: FastAPI) -> None:
         )
 
     async def on_database(request: Request, exc: Exception) -> JSONResponse:
-        lost = isinstance(exc, OSError) or (
+        lost = (isinstance(exc, OSError) and _raised_by_database_driver(exc)) or (
             isinstance(exc, DBAPIError)
             and (exc.connection_invalidated or isinstance(exc.orig, OSError))
         )
@@ -208,7 +258,7 @@ def _install_database_error_handlers(app: FastAPI) -> None:
             if _is_pep249_data_error(exc):
                 return await on_data(request, exc)
             return await unexpected_error(request, exc)
-        log.error("database unreachable", extra={"error": str(exc)[:500]})
+        log.error("database unreachable", extra=describe_db_error(exc))
         return problem_response(
             request,
             status=503,

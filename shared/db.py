@@ -45,6 +45,8 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         settings.async_database_url,
         pool_size=settings.db_pool_size,
         pool_pre_ping=True,
+        # Errors and logs must never carry SQL parameters (names: personal, confidential data).
+        hide_parameters=True,
         connect_args={"server_settings": {"search_path": settings.database_schema}},
     )
 
@@ -67,3 +69,16 @@ async def database_reachable(engine: AsyncEngine) -> bool:
     except Exception:
         return False
     return True
+
+
+def describe_db_error(exc: BaseException) -> dict[str, str]:
+    """What a log may say of a database error: its kind and the constraint or table involved,
+    never the statement's parameters nor the server's DETAIL (which quotes the values)."""
+    orig = getattr(exc, "orig", None)
+    driver = getattr(orig, "__cause__", None) or orig  # asyncpg's own error under the adapter's
+    described = {"error": type(driver or exc).__name__}
+    for attr in ("sqlstate", "constraint_name", "table_name", "column_name"):
+        value = getattr(driver, attr, None)
+        if value:
+            described[attr] = str(value)
+    return described

@@ -38,7 +38,8 @@ class MessageBus:
         while self._nc is None:
             try:
                 self._nc = await nats.connect(
-                    servers=[self.url],
+                    # One URL, or a comma-separated list of a cluster's nodes.
+                    servers=[u.strip() for u in self.url.split(",") if u.strip()],
                     name=self.name,
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,

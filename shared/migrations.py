@@ -26,6 +26,15 @@ def upgrade(migrations_dir: Path, database_url: str, schema: str, revision: str 
     command.upgrade(alembic_config(migrations_dir, database_url, schema), revision)
 
 
+def downgrade(migrations_dir: Path, database_url: str, schema: str, revision: str) -> None:
+    command.downgrade(alembic_config(migrations_dir, database_url, schema), revision)
+
+
+def check(migrations_dir: Path, database_url: str, schema: str) -> None:
+    """Raise when the models and the migrations disagree (`alembic check`)."""
+    command.check(alembic_config(migrations_dir, database_url, schema))
+
+
 def run_env(target_metadata: MetaData, settings: ServiceSettings) -> None:
     """Body of a service's `migrations/env.py` (online mode, asyncpg).
 
@@ -46,6 +55,10 @@ def run_env(target_metadata: MetaData, settings: ServiceSettings) -> None:
             target_metadata=target_metadata,
             version_table_schema=schema,
             include_schemas=False,
+            # The version table lives in the service's schema but is no model of it.
+            include_name=lambda name, kind, _parent: (
+                not (kind == "table" and name == "alembic_version")
+            ),
             transaction_per_migration=False,
         )
         with context.begin_transaction():
@@ -62,16 +75,52 @@ def run_env(target_metadata: MetaData, settings: ServiceSettings) -> None:
 
 
 def create_messaging_tables() -> None:
-    """For a service's first migration: outbox, inbox and dead letters as `shared.tables` has them.
+    """For a service's first migration: the outbox, inbox and dead letters as they first were.
 
-    A later change to those tables ships as a new migration in every service.
+    Frozen here on purpose (not built from `shared.tables`, which moves on): a migration must
+    create the same tables whenever it runs. Later changes ship as new migrations per service.
     """
+    import sqlalchemy as sa
     from alembic import op
+    from sqlalchemy.dialects.postgresql import JSONB
 
-    from shared.db import service_metadata
-    from shared.tables import messaging_tables
-
-    tables = messaging_tables(service_metadata())
-    bind = op.get_bind()
-    for table in (tables.outbox, tables.inbox, tables.dead_letters):
-        table.create(bind)
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column("envelope", JSONB(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()),
+        sa.Column("published_at", sa.DateTime(timezone=True)),
+        sa.Column("stream_sequence", sa.BigInteger()),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default=sa.text("0")),
+        sa.Column("last_error", sa.Text()),
+        sa.PrimaryKeyConstraint("id", name="pk_outbox"),
+        sa.UniqueConstraint("event_id", name="uq_outbox_event_id"),
+    )  # fmt: skip
+    op.create_index("ix_outbox_unpublished", "outbox", ["id"],
+                    postgresql_where=sa.text("published_at IS NULL"))  # fmt: skip
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.Text(), nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("consumer", "event_id", name="pk_inbox"),
+    )  # fmt: skip
+    op.create_table(
+        "dead_letters",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
+        sa.Column("consumer", sa.Text(), nullable=False),
+        sa.Column("stream", sa.Text(), nullable=False),
+        sa.Column("stream_sequence", sa.BigInteger(), nullable=False),
+        sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column("deliveries", sa.Integer(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("id", name="pk_dead_letters"),
+    )  # fmt: skip

@@ -7,7 +7,9 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from contextvars import ContextVar
+from typing import Any
 
 from fastapi import Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
@@ -34,17 +36,75 @@ class _RequestIdFilter(logging.Filter):
         if not getattr(record, "request_id", None):
             record.request_id = request_id_var.get()
         record.service = self.service
+        # Whatever a message or a field quotes of a database error's data goes.
+        message = record.getMessage()
+        if _UNSAFE.search(message):
+            record.msg, record.args = scrub(message), None
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRS and isinstance(value, str) and _UNSAFE.search(value):
+                setattr(record, key, scrub(value))
         return True
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+# Attributes every LogRecord has; whatever else a record carries came as `extra` fields.
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "service",
+    "request_id",
+    "color_message",
+    "taskName",
+}
+
+
+# A server's DETAIL/HINT up to the end of its line (also inside a repr, where it ends at "\\n"),
+# and SQLAlchemy's parameter list.
+_UNSAFE = re.compile(r"(?:DETAIL|HINT):.*?(?=\\n|\n|$)|\[parameters: .*?\]", re.MULTILINE)
+
+
+def scrub(text: str) -> str:
+    """Drop what a database error may quote of the data: its DETAIL and its parameters."""
+    return _UNSAFE.sub("[redacted]", text)
+
+
+class _ScrubbedJsonFormatter(JsonFormatter):
+    def formatException(self, ei: Any) -> str:
+        formatted = super().formatException(ei)
+        return scrub(formatted if isinstance(formatted, str) else "\n".join(formatted))
+
+
+class ConsoleFormatter(logging.Formatter):
+    """One readable line per event: time, level, service, message, then key=value fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
+        fields = {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS}
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            fields["request_id"] = request_id
+        tail = " ".join(f"{k}={v}" for k, v in fields.items())
+        line = (
+            f"{stamp}.{int(record.msecs):03d} {record.levelname:<7} "
+            f"{getattr(record, 'service', '-'):<9} {record.getMessage()}"
         )
-    )
+        if tail:
+            line += f"  {tail}"
+        if record.exc_info:
+            line += "\n" + scrub(str(self.formatException(record.exc_info)))
+        return line
+
+
+def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "console":
+        handler.setFormatter(ConsoleFormatter())
+    else:
+        handler.setFormatter(
+            _ScrubbedJsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
     handler.addFilter(_RequestIdFilter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -54,6 +114,16 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+
+
+def route_template(scope: Mapping[str, Any]) -> str:
+    """The matched route's path template with its router's prefix (`/v1/editions/{id}`)."""
+    route = scope.get("route")
+    if route is None:
+        return "unmatched"
+    included = (scope.get("fastapi") or {}).get("included_router")
+    prefix = getattr(getattr(included, "include_context", None), "prefix", "") or ""
+    return f"{prefix}{getattr(route, 'path', '')}"
 
 
 class RequestContextMiddleware(BaseHTTPMiddleware):
@@ -75,14 +145,16 @@ class RequestContextMiddleware(BaseHTTPMiddleware):
         finally:
             request_id_var.reset(token)
         elapsed = time.perf_counter() - started
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
+        template = route_template(request.scope)
         REQUESTS.labels(self.service, request.method, template, str(response.status_code)).inc()
         LATENCY.labels(self.service, request.method, template).observe(elapsed)
         response.headers["X-Request-ID"] = request_id
         if template not in ("/metrics", "/health/live", "/health/ready"):
             self.log.info(
-                "request",
+                "%s %s %s",
+                request.method,
+                template,
+                response.status_code,
                 extra={
                     "request_id": request_id,
                     "method": request.method,

@@ -18,7 +18,14 @@ def default_data_dir() -> Path:
 
 # Infrastructure settings a service may take from an unprefixed variable when its own is unset,
 # so one `DATABASE_URL` / `NATS_URL` configures the four services at once.
-_SHARED_FALLBACKS = ("database_url", "nats_url", "environment", "jwt_public_key", "jwt_private_key")
+_SHARED_FALLBACKS = (
+    "database_url",
+    "nats_url",
+    "environment",
+    "jwt_public_key",
+    "jwt_private_key",
+    "log_format",
+)
 
 
 class ServiceSettings(BaseSettings):
@@ -35,6 +42,12 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = 5
     nats_url: str = ""
     log_level: str = "INFO"
+    # `console`: one readable line per event (the default in dev and test); `json`: one JSON
+    # object per line (the default in prod, for log collectors).
+    log_format: Literal["json", "console"] | None = None
+    # Request bodies beyond this many bytes get a 413 before being read (bulk routes may raise
+    # their own cap).
+    max_body_bytes: int = 1024 * 1024
     # Paths of PEM files: the public key verifies tokens, the private key (dev CLI only) signs them.
     jwt_public_key: str = ""
     jwt_private_key: str = ""
@@ -59,6 +72,8 @@ class ServiceSettings(BaseSettings):
     def _refuse_dev_defaults_in_prod(self) -> ServiceSettings:
         if not self.database_schema:
             self.database_schema = self.service_name
+        if self.log_format is None:
+            self.log_format = "json" if self.environment == "prod" else "console"
         if self.environment == "prod":
             missing = [
                 name

@@ -18,7 +18,7 @@ import pytest
 from nats.js.errors import NotFoundError
 
 from barometer_cli.catalog import SERVICES, migrate_all
-from barometer_cli.embedded import EmbeddedNats, EmbeddedPostgres
+from barometer_cli.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedUnavailable
 from shared.auth import Role, issue_token
 from shared.settings import ServiceSettings
 
@@ -44,7 +44,10 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
     database_url = os.environ.get("TEST_DATABASE_URL")
     if not database_url:
         pg = EmbeddedPostgres(root / "pg", durable=False)
-        pg.start()
+        try:
+            pg.start()
+        except EmbeddedUnavailable as exc:  # one clear message, not a stack per test
+            pytest.exit(str(exc), returncode=3)
         started.append(pg)
         database_url = pg.url
     nats_url = os.environ.get("TEST_NATS_URL")

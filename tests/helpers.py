@@ -15,10 +15,11 @@ T = TypeVar("T")
 
 
 @asynccontextmanager
-async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def running(app: FastAPI, *, with_nats: bool = True) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan (NATS, relay, consumers) running, and a client for it."""
     async with app.router.lifespan_context(app):
-        await asyncio.wait_for(app.state.runtime.bus.wait_connected(), 30)
+        if with_nats:
+            await asyncio.wait_for(app.state.runtime.bus.wait_connected(), 30)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client

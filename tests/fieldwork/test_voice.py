@@ -102,3 +102,19 @@ async def test_bulk_csv_single_answers_and_scopes(fw: Fieldwork) -> None:
 async def _voices(fw: Fieldwork, count: int) -> list[dict[str, object]] | None:
     events = await fw.stream("fieldwork.voice.received.v1")
     return events if len(events) >= count else None
+
+
+async def test_a_bulk_file_may_pass_the_default_body_limit_up_to_its_own(fw: Fieldwork) -> None:
+    edition_id, structure_id, _ = await registered(fw)
+    survey = fw.token("partner", subject="vooter", scopes=["voice:citizen_survey"])
+    row = json.dumps({"edition_id": str(edition_id), "structure_id": str(structure_id),
+                      "received_at": "2017-10-02T09:15:00+02:00", "satisfaction": 80,
+                      "comment": "x" * 1500})  # fmt: skip
+    headers = {**survey, "Content-Type": "application/x-ndjson"}
+    body = "\n".join([row] * 1200).encode()  # about 2 MB: above the default 1 MiB
+    r = await fw.client.post("/v1/voice/citizen_survey/bulk", headers=headers, content=body)
+    assert r.status_code == 200, r.text[:300]
+    assert r.json()["accepted"] == 1200
+    too_big = b"\n".join([row.encode()] * 7000)  # about 11 MB
+    r = await fw.client.post("/v1/voice/citizen_survey/bulk", headers=headers, content=too_big)
+    assert r.status_code == 413

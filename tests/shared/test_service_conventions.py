@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Integer, bindparam, func, select
 
 from barometer_cli.catalog import SERVICES
+from barometer_cli.embedded import free_port
 from services.scoring.models import tables as scoring_tables
 from shared.app import SessionDep, create_service_app
 from tests.helpers import running
@@ -131,3 +132,46 @@ async def test_a_value_the_database_cannot_store_is_a_422_not_a_500(make_setting
         response = await client.get(f"/v1/probe/{10**12}")
     assert response.status_code == 422
     assert response.json()["type"].endswith("/value-out-of-range")
+
+
+failing_router = APIRouter()
+
+
+@failing_router.get("/disk")
+async def disk(session: SessionDep) -> dict[str, str]:
+    raise OSError("No space left on device")
+
+
+@failing_router.get("/rows")
+async def rows(session: SessionDep) -> dict[str, int]:
+    return {"n": int(await session.scalar(select(func.count())) or 0)}
+
+
+async def test_only_a_lost_database_is_a_503_and_readiness_ignores_nats(
+    make_settings: Any, token: Any
+) -> None:
+    def app_with(**overrides: Any) -> FastAPI:
+        return create_service_app(settings=make_settings("scoring", **overrides), title="t",
+                                  description="t", tables=scoring_tables, routers=[failing_router])  # fmt: skip
+
+    async with running(app_with()) as client:
+        other = await client.get("/v1/disk")
+        assert other.status_code == 500  # not a database: no misleading "retry later"
+        assert other.headers["content-type"] == "application/problem+json"
+
+    lost = app_with(database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/none")
+    async with running(lost) as client:
+        response = await client.get("/v1/rows")
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["database"] == "unreachable"
+
+    no_nats = app_with(nats_url=f"nats://127.0.0.1:{free_port()}")
+    async with running(no_nats, with_nats=False) as client:
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 200  # the outbox keeps writes going without NATS
+        assert ready.json()["checks"] == {"database": "ok", "nats": "unreachable"}
+        live = await client.get("/health/live")
+        assert live.json()["checks"]["nats"] == "unreachable"

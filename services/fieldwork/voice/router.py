@@ -69,7 +69,12 @@ async def receive_one(
     return JSONResponse(out, status_code=status)
 
 
-@router.post("/voice/{kind}/bulk", response_model=BulkOut)
+# A bulk file may be larger than the service's default body limit (10,000 rows of a few
+# hundred bytes each).
+BULK_MAX_BYTES = 10 * 1024 * 1024
+
+
+@router.post("/voice/{kind}/bulk", response_model=BulkOut, max_body_size=BULK_MAX_BYTES)
 async def receive_bulk(
     kind: Kind, request: Request, caller: Caller, session: SessionDep, runtime: RuntimeDep,
     idempotency_key: IdempotencyKey = None,

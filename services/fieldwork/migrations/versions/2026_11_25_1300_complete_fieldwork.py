@@ -10,7 +10,10 @@ Revises: fieldwork_0001
 Create Date: 2026-11-25 12:58:03.287758
 """
 
+import importlib.util
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -320,7 +323,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Drops this revision's tables; the first slice's tables are not restored.
     op.drop_index(op.f("ix_task_transitions_task_id"), table_name="task_transitions")
     op.drop_table("task_transitions")
     op.drop_table("task_answers")
@@ -345,3 +347,15 @@ def downgrade() -> None:
     op.drop_table("editions")
     op.drop_table("auditors")
     # ### end Alembic commands ###
+    _first_slice().create_domain_tables()
+
+
+def _first_slice() -> Any:
+    """The first revision's module (its file name is not an importable name)."""
+    path = Path(__file__).with_name("2026_11_23_0900_initial.py")
+    spec = importlib.util.spec_from_file_location("fieldwork_0001", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -210,4 +210,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("the initial schema is not downgraded; drop the schema instead")
+    for name in ("registrations", "sites", "certifications", "structures", "strata_rules",
+                 "editions", "dead_letters", "inbox", "outbox", "epcis", "communes",
+                 "departements", "regions"):  # fmt: skip
+        op.drop_table(name)
