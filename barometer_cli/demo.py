@@ -10,8 +10,10 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from decimal import Decimal
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -34,6 +36,7 @@ DEMO_STRUCTURES: list[tuple[str, str, str, str, str]] = [
     ("Département de Loire-Atlantique", "departement", "departement_code", "44", "standard"),
     ("France Services de Châteaubriant", "france_services", "commune_code", "44036", "standard"),
 ]
+PARIS = ZoneInfo("Europe/Paris")
 DEMO_CHANNELS = ("email", "phone", "letter", "website", "answering_machine")
 
 
@@ -47,23 +50,43 @@ def _check(response: httpx.Response, what: str) -> Any:
     return response.json()
 
 
-def _answers(
+MEASURED = ("delay_working_days", "duration_rings", "duration_seconds")  # from the evidence
+
+
+def answer_grid(
     grid_items: list[dict[str, Any]], rng: random.Random, quality: float
 ) -> list[dict[str, Any]]:
-    """Answers a careful auditor might give to a structure of the given quality (0..1)."""
+    """Answers a careful auditor might give to a structure of the given quality (0..1); the
+    measured items are left to the service, which reads them from the evidence."""
     answers = []
     for item in grid_items:
         kind = item["answer_type"]
+        if kind in MEASURED or kind == "free_text":
+            continue
         if kind == "yes_no":
             value: Any = rng.random() < quality
         elif kind == "scale":
             top = int(item["scale_max"])
             value = max(0, min(top, round(rng.gauss(quality * top, top / 4))))
-        else:
-            target = float(Decimal(str(item["target"])))
-            value = round(target * rng.uniform(0.3, 1.0 + 1.2 * (1 - quality)), 1)
+        else:  # count (transfers, clicks): fewer is better
+            value = max(0, round(rng.gauss((1 - quality) * 4, 1)))
         answers.append({"item_code": item["code"], "value": value, "not_applicable": False})
     return answers
+
+
+def evidence_for(task: dict[str, Any], rng: random.Random, quality: float) -> dict[str, Any]:
+    """Evidence of an audit made on its planned day, 10:00 in Paris, with a reply some days
+    later on the written channels."""
+    day = date.fromisoformat(task["planned_on"])
+    contacted = datetime.combine(day, dt_time(10, 0), tzinfo=PARIS)
+    replied = contacted + timedelta(days=max(0, round(rng.gauss((1 - quality) * 20, 3))))
+    return {
+        "contacted_at": contacted.isoformat(),
+        "answered_at": replied.isoformat(),
+        "rings": max(1, round(rng.gauss((1 - quality) * 10, 2))),
+        "waiting_seconds": max(0, round(rng.gauss((1 - quality) * 400, 60))),
+        "agent_named": rng.random() < quality,
+    }
 
 
 def _wait(probe: Callable[[], Any], what: str, seconds: float = 60) -> Any:
@@ -133,7 +156,16 @@ def load_demo_edition(
     auditors = []
     for pseudonym in ("Citoyen mystère A", "Citoyen mystère B"):
         auditor = _check(
-            fieldwork.post("/v1/auditors", json={"pseudonym": pseudonym}), "create auditor"
+            fieldwork.post(
+                "/v1/auditors",
+                json={
+                    "pseudonym": pseudonym,
+                    "home_departement_code": "44",
+                    "channels": list(DEMO_CHANNELS),
+                    "weekly_capacity": 50,
+                },
+            ),
+            "create auditor",
         )
         token = issue_token(settings, role=Role.AUDITOR, subject=auditor["id"])
         auditors.append((auditor["id"], {"Authorization": f"Bearer {token}"}))
@@ -160,7 +192,10 @@ def load_demo_edition(
             _check(
                 fieldwork.post(
                     f"/v1/tasks/{task['id']}/submission",
-                    json={"answers": _answers(detail["grid"]["items"], rng, quality)},
+                    json={
+                        "answers": answer_grid(detail["grid"]["items"], rng, quality),
+                        "evidence": evidence_for(task, rng, quality),
+                    },
                     headers=auditor_auth,
                 ),
                 "submit",

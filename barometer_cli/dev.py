@@ -28,6 +28,7 @@ from barometer_cli.embedded import (
     port_is_open,
     stop_process,
 )
+from barometer_cli.territories import ensure_territories
 from shared.auth import Role, ensure_dev_keys, issue_token
 from shared.settings import ServiceSettings, default_data_dir
 
@@ -166,6 +167,7 @@ def run_dev(*, load_demo: bool = True) -> int:
             ensure_dev_keys(data_dir)
             _say("migrating the four services...")
             migrate_all(infra.database_url)
+            ensure_territories(infra.database_url, say=_say)  # before the demo names communes
             logs_dir = data_dir / "logs"
             logs_dir.mkdir(parents=True, exist_ok=True)
             log_paths = {spec.name: logs_dir / f"{spec.name}.log" for spec in SERVICES}

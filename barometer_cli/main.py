@@ -7,6 +7,7 @@ import os
 import sys
 import warnings
 from datetime import timedelta
+from pathlib import Path
 
 from barometer_cli.catalog import SERVICES
 from shared.auth import Role, issue_token
@@ -28,6 +29,7 @@ def _cmd_token(args: argparse.Namespace) -> int:
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
     from barometer_cli.dev import embedded_infrastructure
+    from barometer_cli.territories import ensure_territories
 
     names = args.service or [s.name for s in SERVICES]
     with embedded_infrastructure(need_nats=False) as infra:
@@ -36,12 +38,20 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
                 url = spec.settings().database_url or infra.database_url
                 spec.migrate(url)
                 print(f"{spec.name}: migrated to head")
+                if spec.name == "registry":  # a deployment starts with the bundled territories
+                    ensure_territories(url, say=print)
     return 0
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     next(s for s in SERVICES if s.name == args.service).serve()
     return 0
+
+
+def _cmd_import_territories(args: argparse.Namespace) -> int:
+    from barometer_cli.territories import import_territories
+
+    return import_territories(args.path, args.vintage)
 
 
 def _cmd_dev(args: argparse.Namespace) -> int:
@@ -67,6 +77,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run one service (settings from the environment)")
     serve.add_argument("service", choices=[s.name for s in SERVICES])
     serve.set_defaults(func=_cmd_serve)
+
+    registry = commands.add_parser("registry", help="registry operations")
+    registry_commands = registry.add_subparsers(dest="registry_command", required=True)
+    territories = registry_commands.add_parser(
+        "import-territories",
+        help="import régions, départements, communes and EPCI (Etalab decoupage-administratif)",
+        description="Upsert a whole vintage of territories (idempotent) and print the counts. "
+        "PATH is a folder with regions, departements, communes and epci .json or .json.gz "
+        "files; without PATH, the data set bundled with the registry.",
+    )
+    territories.add_argument(
+        "path", nargs="?", type=Path, metavar="PATH", help="folder of the data set"
+    )
+    territories.add_argument(
+        "--vintage", type=int, help="year of the data set (required with PATH; default: bundled)"
+    )
+    territories.set_defaults(func=_cmd_import_territories)
 
     token = commands.add_parser("token", help="print a development bearer token")
     token.add_argument("--role", required=True, choices=[r.value for r in Role])

@@ -1,6 +1,7 @@
 """Test infrastructure: a real PostgreSQL and a real NATS with JetStream, started once per
 session on free ports (or taken from TEST_DATABASE_URL / TEST_NATS_URL), every service's
-migrations applied to a template database, and a fresh database cloned from it per test."""
+migrations applied to a template database with the bundled territories imported, and a fresh
+database cloned from it per test."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from nats.js.errors import NotFoundError
 
 from barometer_cli.catalog import SERVICES, migrate_all
 from barometer_cli.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedUnavailable
+from services.registry.settings import RegistrySettings
+from services.registry.territories.service import import_into_database
 from shared.auth import Role, issue_token
 from shared.settings import ServiceSettings
 
@@ -78,6 +81,8 @@ async def template_url(infra: Infra) -> AsyncIterator[str]:
     url = _with_database(infra.admin_url, TEMPLATE_DB)
 
     await asyncio.to_thread(migrate_all, url)
+    # The national territories, imported once per session (tests clone this database).
+    await import_into_database(RegistrySettings(environment="test", database_url=url))
     yield url
     await _admin(infra, f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
 

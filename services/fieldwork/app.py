@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 from services.fieldwork.consumers import consumers
 from services.fieldwork.models import tables
-from services.fieldwork.router import router
+from services.fieldwork.router import routers
 from services.fieldwork.settings import FieldworkSettings
 from shared.app import create_service_app
 
@@ -14,11 +14,12 @@ def create_app(settings: FieldworkSettings | None = None) -> FastAPI:
         settings=settings or FieldworkSettings(),
         title="Baromètre — fieldwork",
         description=(
-            "Plans the audits of each registered site, assigns them to mystery auditors, "
-            "collects their answers on versioned grids and announces validated audits."
+            "Plans dated audits of each registered site with its scenarios, assigns them to "
+            "mystery auditors, collects answers and evidence on versioned grids, handles "
+            "appeals, announces validated audits, and takes in partners' citizen voice."
         ),
         tables=tables,
-        routers=[router],
+        routers=routers,
         producer="fieldwork",
         consumers=consumers,
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import DateTime, Numeric, Text, func
+from sqlalchemy import DateTime, Integer, Numeric, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import service_metadata
@@ -37,3 +39,13 @@ class AuditScore(Base):
     points_possible: Mapped[Decimal] = mapped_column(Numeric(12, 4))
     source_event_id: Mapped[uuid.UUID]
     scored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class GridCopy(Base):
+    """A published grid version, as `fieldwork.grid.published.v1` carried it."""
+
+    __tablename__ = "grid_copies"
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONB)

@@ -115,8 +115,9 @@ class GridPublishedV1(Payload):
 
 class AnswerV2(Payload):
     item_code: str
-    # StrictBool first: a scale answer of 1 must stay the number 1.
-    value: StrictBool | Decimal | str | None = None
+    # StrictBool first: a scale answer of 1 must stay the number 1. Left to right: a number
+    # travels as a JSON string ("4") and must read back as a number, not as free text.
+    value: StrictBool | Decimal | str | None = Field(default=None, union_mode="left_to_right")
     not_applicable: bool = False
 
 

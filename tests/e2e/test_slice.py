@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from barometer_cli.demo import answer_grid, evidence_for
 from tests.e2e.conftest import System
 from tests.helpers import eventually
 
@@ -70,11 +71,20 @@ class Api:
         items: list[dict[str, Any]] = body["items"]
         return items
 
+    async def auditor(self, pseudonym: str) -> dict[str, Any]:
+        auditor: dict[str, Any] = await self.call(
+            "POST", "fieldwork", "/v1/auditors", expect=201,
+            json={"pseudonym": pseudonym, "home_departement_code": "44", "weekly_capacity": 50,
+                  "channels": ["email", "letter", "phone", "answering_machine", "website"]},
+        )  # fmt: skip
+        return auditor
+
     async def audit(
         self,
         task_id: str,
         auditor_id: str,
         answers: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+        quality: float = 0.6,
     ) -> None:
         """Assign, read, submit (as the auditor) and validate (as the operator) one task."""
         auditor = self.token("auditor", subject=auditor_id)
@@ -82,9 +92,11 @@ class Api:
             "POST", "fieldwork", f"/v1/tasks/{task_id}/assign", json={"auditor_id": auditor_id}
         )
         task = await self.call("GET", "fieldwork", f"/v1/tasks/{task_id}", headers=auditor)
+        rng = AlwaysBest() if quality == 1.0 else random.Random(task_id)
+        evidence = evidence_for(task, rng, quality)
         await self.call(
             "POST", "fieldwork", f"/v1/tasks/{task_id}/submission", headers=auditor,
-            json={"answers": answers(task["grid"]["items"])},
+            json={"answers": answers(task["grid"]["items"]), "evidence": evidence},
         )  # fmt: skip
         validated = await self.call("POST", "fieldwork", f"/v1/tasks/{task_id}/validate")
         assert validated["status"] == "validated"
@@ -101,35 +113,22 @@ class Api:
 
 def all_yes(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every item fully satisfied."""
-    answers = []
-    for item in items:
-        if item["answer_type"] == "yes_no":
-            value: Any = True
-        elif item["answer_type"] == "scale":
-            value = item["scale_max"]
-        else:
-            value = 0
-        answers.append({"item_code": item["code"], "value": value})
-    return answers
+    return answer_grid(items, AlwaysBest(), 1.0)
+
+
+class AlwaysBest(random.Random):
+    """A draw that always gives the best answer (yes, top of the scale, no transfer)."""
+
+    def random(self) -> float:
+        return 0.0
+
+    def gauss(self, mu: float = 0.0, sigma: float = 1.0) -> float:
+        return mu
 
 
 def random_answers(rng: random.Random) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
     def answer(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        out = []
-        for item in items:
-            if item["answer_type"] == "yes_no":
-                value: Any = rng.random() < 0.6
-            elif item["answer_type"] == "scale":
-                value = rng.randint(0, item["scale_max"])
-            else:
-                value = float(Decimal(str(item["target"]))) * rng.uniform(0.2, 2)
-            out.append(
-                {
-                    "item_code": item["code"],
-                    "value": round(value, 2) if isinstance(value, float) else value,
-                }
-            )
-        return out
+        return answer_grid(items, rng, 0.6)
 
     return answer
 
@@ -157,11 +156,9 @@ async def test_the_slice_through_the_four_services(system: System, token: Header
         )
         assert len(plans[structure["id"]]) == 13  # 4 e-mails, 4 calls, 1 machine, 3 letters, 1 site
 
-    auditor = await api.call(
-        "POST", "fieldwork", "/v1/auditors", expect=201, json={"pseudonym": "A1"}
-    )
+    auditor = await api.auditor("A1")
     by_channel = {t["channel"]: t for t in plans[nantes["id"]]}
-    await api.audit(by_channel["phone"]["id"], auditor["id"], all_yes)
+    await api.audit(by_channel["phone"]["id"], auditor["id"], all_yes, quality=1.0)
     await api.audit(by_channel["email"]["id"], auditor["id"], random_answers(random.Random(1)))
     await api.audit(plans[rennes["id"]][0]["id"], auditor["id"], random_answers(random.Random(2)))
     await api.audit(plans[pornic["id"]][0]["id"], auditor["id"], random_answers(random.Random(3)))
@@ -206,15 +203,15 @@ async def test_a_nats_outage_during_validations_loses_and_duplicates_nothing(
     edition_id = await new_edition(api, 2027)
     structure = await api.register(edition_id, "Mairie d'Angers", "49007")
     tasks = await eventually(lambda: api.tasks(edition_id, structure["id"]))
-    auditor = await api.call(
-        "POST", "fieldwork", "/v1/auditors", expect=201, json={"pseudonym": "A2"}
-    )
+    # Never one auditor twice on one site and channel: 4 auditors for the 4 e-mails and calls.
+    auditors = [await api.auditor(f"A{n}") for n in range(2, 6)]
     rng = random.Random(7)
 
     validated: list[str] = []
 
     async def validate_all() -> None:
         for task in tasks:
+            auditor = auditors[task["sequence"] - 1]
             await api.audit(task["id"], auditor["id"], random_answers(rng))
             validated.append(task["id"])
             await asyncio.sleep(0.15)

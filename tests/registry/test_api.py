@@ -203,13 +203,16 @@ async def test_territories_are_loaded_in_full(
     assert counts == {"epcis": 1_255, "departements": 109, "regions": 26}
 
     response = await client.get(f"/v1/territories/communes/{NANTES}", headers=token("auditor"))
-    assert response.json() == {
-        "code": NANTES,
-        "name": "Nantes",
-        "departement_code": "44",
-        "region_code": "52",
-        "population": 327_734,
-    }
+    assert (
+        response.json().items()
+        >= {
+            "code": NANTES,
+            "name": "Nantes",
+            "departement_code": "44",
+            "region_code": "52",
+            "population": 327_734,
+        }.items()
+    )
     assert_problem(await client.get("/v1/territories/communes/00000", headers=operator), 404)
     assert_problem(await client.get(f"/v1/territories/communes/{NANTES}"), 401)
 

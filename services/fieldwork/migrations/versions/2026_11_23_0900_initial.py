@@ -118,6 +118,12 @@ GRIDS: dict[str, list[tuple[str, str, str, str, str, str, int | None, str | None
 
 def upgrade() -> None:
     create_messaging_tables()
+    create_domain_tables()
+
+
+def create_domain_tables() -> None:
+    """The first slice's domain tables and seeded grids (also what fieldwork_0002's downgrade
+    brings back)."""
     grids = op.create_table(
         "grids",
         sa.Column("id", sa.Uuid(), primary_key=True),

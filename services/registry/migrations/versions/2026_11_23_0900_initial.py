@@ -1,4 +1,4 @@
-"""Initial schema of the registry service: territories (loaded from the bundled Etalab data),
+"""Initial schema of the registry service: territories (tables only; the import loads them),
 editions and strata rules, structures, sites, certifications, registrations, messaging tables.
 
 Revision ID: registry_0001
@@ -6,11 +6,7 @@ Revises:
 Create Date: 2026-11-23
 """
 
-import gzip
-import json
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -22,15 +18,6 @@ revision: str = "registry_0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-# services/registry/data, next to this service's code (see its README for source and licence).
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
-
-
-def _read(name: str) -> list[dict[str, Any]]:
-    with gzip.open(DATA_DIR / f"{name}.json.gz", "rt", encoding="utf-8") as f:
-        rows: list[dict[str, Any]] = json.load(f)
-    return rows
 
 
 def _territory_tables() -> tuple[sa.Table, sa.Table, sa.Table, sa.Table]:
@@ -73,49 +60,11 @@ def _territory_tables() -> tuple[sa.Table, sa.Table, sa.Table, sa.Table]:
     return regions, departements, communes, epcis
 
 
-def _load_territories() -> None:
-    regions, departements, communes, epcis = _territory_tables()
-    op.bulk_insert(regions, [{"code": r["code"], "name": r["nom"]} for r in _read("regions")])
-    op.bulk_insert(
-        departements,
-        [
-            {"code": d["code"], "name": d["nom"], "region_code": d["region"]}
-            for d in _read("departements")
-        ],
-    )
-    # Only current communes; delegated/associated communes and municipal arrondissements are
-    # parts of one. A population absent or 0 (12 communes) is stored as unknown (NULL).
-    op.bulk_insert(
-        communes,
-        [
-            {
-                "code": c["code"],
-                "name": c["nom"],
-                "departement_code": c["departement"],
-                "region_code": c["region"],
-                "population": c.get("population") or None,
-            }
-            for c in _read("communes")
-            if c["type"] == "commune-actuelle"
-        ],
-    )
-    op.bulk_insert(
-        epcis,
-        [
-            {
-                "siren": e["code"],
-                "name": e["nom"],
-                "type": e["type"],
-                "population": e["populationTotale"],
-            }
-            for e in _read("epci")
-        ],
-    )
-
-
 def upgrade() -> None:
     create_messaging_tables()
-    _load_territories()
+    # Territory tables only: their data changes by vintage, so `barometer registry
+    # import-territories` (or POST /v1/territories/imports) loads it, not a migration.
+    _territory_tables()
 
     op.create_table(
         "editions",
