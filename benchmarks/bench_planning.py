@@ -20,6 +20,7 @@ from pathlib import Path
 
 from barometer_cli.catalog import SERVICES
 from barometer_cli.embedded import EmbeddedPostgres
+from benchmarks.harness import Context, Row, rate
 from services.fieldwork.models import tables
 from services.fieldwork.plans import service as plan_service
 from services.fieldwork.plans.rules import (
@@ -111,6 +112,18 @@ def main() -> None:
                 server.stop()
     print(f"national planning with PostgreSQL: {args.sites:,} sites in {seconds:.1f} s "
           f"(target: under 60 s)")  # fmt: skip
+
+
+async def run(ctx: Context) -> list[Row]:
+    """`make bench` rows (benchmarks/README.md): the same two measures, at `ctx`'s scale."""
+    sites = ctx.size(35_000)
+    regs = registrations(sites, uuid.uuid4())
+    seconds, _ = pure(regs)
+    database_seconds = await with_database(await ctx.fresh_database(), regs)
+    return [
+        Row("fieldwork planning: pure (dates, scenarios)", rate(sites, seconds), "sites/s"),
+        Row("fieldwork planning: national, with PostgreSQL", database_seconds, "s"),
+    ]
 
 
 if __name__ == "__main__":

@@ -28,13 +28,18 @@ DEFAULT_OUTPUT = PROJECT_ROOT / ".bench" / "latest.json"
 
 
 def modules(only: Sequence[str] = ()) -> list[tuple[str, Benchmark]]:
-    """Every `bench_<topic>` module's `run`, by topic; `only` keeps the topics named."""
+    """Every `bench_<topic>` module's `run`, by topic; `only` keeps the topics named. A module
+    without `run(ctx)` is a standalone script: reported and left out."""
     found = []
     for info in sorted(pkgutil.iter_modules(benchmarks.__path__), key=lambda m: m.name):
         topic = info.name.removeprefix("bench_")
         if info.name.startswith("bench_") and (not only or topic in only):
             module = importlib.import_module(f"benchmarks.{info.name}")
-            found.append((topic, module.run))
+            run = getattr(module, "run", None)
+            if run is None:
+                print(f"skipped {info.name}: no `async def run(ctx)`", file=sys.stderr)
+                continue
+            found.append((topic, run))
     return found
 
 
