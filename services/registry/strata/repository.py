@@ -1,0 +1,103 @@
+"""Queries of strata: an edition's rules, counts per stratum, registrations to (re)derive."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.models import Registration, StratumRule, Structure
+from services.registry.vocabulary import RegistrationStatus
+
+# Registrations whose stratum still matters (not refused nor withdrawn).
+LIVE = (
+    RegistrationStatus.PENDING.value,
+    RegistrationStatus.WAITLISTED.value,
+    RegistrationStatus.ACCEPTED.value,
+)
+
+
+async def rules(
+    session: AsyncSession, edition_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[StratumRule]]:
+    rows = await session.scalars(
+        select(StratumRule)
+        .where(StratumRule.edition_id.in_(edition_ids))
+        .order_by(StratumRule.edition_id, StratumRule.position)
+    )
+    found: dict[uuid.UUID, list[StratumRule]] = {e: [] for e in edition_ids}
+    for row in rows:
+        found[row.edition_id].append(row)
+    return found
+
+
+async def replace_rules(
+    session: AsyncSession, edition_id: uuid.UUID, rows: Sequence[dict[str, object]]
+) -> None:
+    await session.execute(delete(StratumRule).where(StratumRule.edition_id == edition_id))
+    if rows:
+        await session.execute(insert(StratumRule), [{"edition_id": edition_id, **r} for r in rows])
+
+
+async def accepted_per_stratum(session: AsyncSession, edition_id: uuid.UUID) -> dict[str, int]:
+    rows = await session.execute(
+        select(Registration.stratum_code, func.count())
+        .where(
+            Registration.edition_id == edition_id,
+            Registration.status == RegistrationStatus.ACCEPTED.value,
+            Registration.stratum_code.is_not(None),
+        )
+        .group_by(Registration.stratum_code)
+    )
+    return {code: count for code, count in rows.all() if code is not None}
+
+
+async def live_registrations(session: AsyncSession, edition_id: uuid.UUID) -> Sequence[Row[tuple[Registration, Structure]]]:
+    """Every live registration of the edition with its structure, locked for re-derivation."""
+    result = await session.execute(
+        select(Registration, Structure)
+        .join(Structure, Structure.id == Registration.structure_id)
+        .where(Registration.edition_id == edition_id, Registration.status.in_(LIVE))
+        .order_by(Registration.created_at, Registration.id)
+        .with_for_update(of=Registration)
+    )
+    return result.all()
+
+
+async def set_strata(
+    session: AsyncSession, changes: Sequence[tuple[uuid.UUID, str | None, str | None]]
+) -> None:
+    """Set (registration id, stratum code, label) in one batch."""
+    if changes:
+        await session.execute(
+            update(Registration),
+            [{"id": rid, "stratum_code": code, "stratum_label": label} for rid, code, label in changes],
+        )
+
+
+async def set_populations(session: AsyncSession, populations: dict[uuid.UUID, int | None]) -> None:
+    if populations:
+        await session.execute(
+            update(Structure), [{"id": sid, "population": p} for sid, p in populations.items()]
+        )
+
+
+async def unmatched(
+    session: AsyncSession, edition_id: uuid.UUID, after: uuid.UUID | None, limit: int
+) -> Sequence[Row[tuple[Registration, Structure]]]:
+    query = (
+        select(Registration, Structure)
+        .join(Structure, Structure.id == Registration.structure_id)
+        .where(
+            Registration.edition_id == edition_id,
+            Registration.status.in_(LIVE),
+            Registration.stratum_code.is_(None),
+        )
+        .order_by(Registration.id)
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(Registration.id > after)
+    return (await session.execute(query)).all()
