@@ -19,8 +19,18 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import Column, DateTime, Integer, MetaData, PrimaryKeyConstraint, Table, Text, func
-from sqlalchemy import select, update
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -161,6 +171,8 @@ def install_idempotency(app: FastAPI, table: Table) -> None:
 
     async def replay(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, _Replay)
-        return JSONResponse(exc.body, status_code=exc.status_code, headers={"Idempotent-Replayed": "true"})
+        return JSONResponse(
+            exc.body, status_code=exc.status_code, headers={"Idempotent-Replayed": "true"}
+        )
 
     app.add_exception_handler(_Replay, replay)

@@ -34,13 +34,16 @@ class InvalidCursor(ProblemError):
 
 def _plain(value: Any) -> Any:
     if isinstance(value, uuid.UUID | datetime | date):
-        return {"t": type(value).__name__, "v": value.isoformat() if not isinstance(value, uuid.UUID) else str(value)}
+        return {
+            "t": type(value).__name__,
+            "v": value.isoformat() if not isinstance(value, uuid.UUID) else str(value),
+        }
     return value
 
 
 def _typed(value: Any) -> Any:
     if isinstance(value, dict):
-        kind, raw = value.get("t"), value.get("v")
+        kind, raw = value.get("t"), str(value.get("v"))
         if kind == "UUID":
             return uuid.UUID(raw)
         if kind == "datetime":
@@ -82,7 +85,9 @@ def _page_params(
     ] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,
-        Query(max_length=2000, description="`next_cursor` of the previous page; omit for the first."),
+        Query(
+            max_length=2000, description="`next_cursor` of the previous page; omit for the first."
+        ),
     ] = None,
 ) -> PageParams:
     return PageParams(limit=limit, cursor=cursor)
@@ -107,8 +112,10 @@ def paginate(
     return page, (encode_cursor(key(page[-1])) if more and page else None)
 
 
-def after(columns: Sequence[ColumnElement[Any]], key: Sequence[Any] | None) -> ColumnElement[bool]:
+def after(columns: Sequence[ColumnElement[Any] | Any], key: Sequence[Any] | None) -> ColumnElement[bool]:
     """SQL condition: the row's sort key comes strictly after `key` (all columns ascending)."""
     if key is None:
         return true()
-    return tuple_(*columns) > tuple_(*(literal(v, type_=c.type) for c, v in zip(columns, key, strict=True)))
+    return tuple_(*columns) > tuple_(
+        *(literal(v, type_=c.type) for c, v in zip(columns, key, strict=True))
+    )

@@ -5,6 +5,7 @@ from fastapi import FastAPI
 
 from services.registry.editions.router import router as editions_router
 from services.registry.models import idempotency, tables
+from services.registry.offers.router import router as offers_router
 from services.registry.registrations.router import router as registrations_router
 from services.registry.settings import RegistrySettings
 from services.registry.strata.router import router as strata_router
@@ -29,6 +30,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             territories_router,
             editions_router,
             strata_router,
+            offers_router,
             structures_router,
             registrations_router,
         ],

@@ -140,7 +140,9 @@ class StratumRule(Base):
 class Structure(Base):
     __tablename__ = "structures"
     __table_args__ = (
-        Index("uq_structures_siren", "siren", unique=True, postgresql_where=text("siren IS NOT NULL")),
+        Index(
+            "uq_structures_siren", "siren", unique=True, postgresql_where=text("siren IS NOT NULL")
+        ),
         UniqueConstraint("type", "territory_code", name="uq_structures_type_territory"),
     )
 
@@ -153,7 +155,9 @@ class Structure(Base):
     territory_code: Mapped[str] = mapped_column(Text)
     commune_code: Mapped[str | None] = mapped_column(ForeignKey("communes.code"))
     epci_siren: Mapped[str | None] = mapped_column(ForeignKey("epcis.siren"))
-    departement_code: Mapped[str | None] = mapped_column(ForeignKey("departements.code"), index=True)
+    departement_code: Mapped[str | None] = mapped_column(
+        ForeignKey("departements.code"), index=True
+    )
     region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
     # Derived from the territory; never typed in.
     population: Mapped[int | None] = mapped_column(BigInteger)
@@ -175,7 +179,9 @@ class Site(Base):
     __tablename__ = "sites"
     # At most one principal site per structure.
     __table_args__ = (
-        Index("uq_sites_principal", "structure_id", unique=True, postgresql_where=text("principal")),
+        Index(
+            "uq_sites_principal", "structure_id", unique=True, postgresql_where=text("principal")
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -192,7 +198,9 @@ class ContactPoint(Base):
     __tablename__ = "contact_points"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), index=True
+    )
     channel: Mapped[str] = mapped_column(Text)
     value: Mapped[str] = mapped_column(Text)
     position: Mapped[int] = mapped_column(Integer)

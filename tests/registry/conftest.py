@@ -61,7 +61,9 @@ async def new_edition(
     payload = {"year": 2026, "number": 15, "name": "Baromètre 2026", **body}
     if "preset" in body:
         payload = {k: v for k, v in payload.items() if k in body or k == "year"}
-    edition: dict[str, Any] = ok(await client.post("/v1/editions", json=payload, headers=operator), 201)
+    edition: dict[str, Any] = ok(
+        await client.post("/v1/editions", json=payload, headers=operator), 201
+    )
     if open_it:
         edition = ok(
             await client.post(
@@ -78,12 +80,18 @@ async def new_structure(
 ) -> dict[str, Any]:
     payload = {"name": "Mairie de Nantes", "type": "city_hall", "commune_code": NANTES, **body}
     payload = {k: v for k, v in payload.items() if v is not None}
-    created: dict[str, Any] = ok(await client.post("/v1/structures", json=payload, headers=operator), 201)
+    created: dict[str, Any] = ok(
+        await client.post("/v1/structures", json=payload, headers=operator), 201
+    )
     return created
 
 
 async def register(
-    client: httpx.AsyncClient, headers: dict[str, str], edition: dict[str, Any], structure: dict[str, Any], **body: Any
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    edition: dict[str, Any],
+    structure: dict[str, Any],
+    **body: Any,
 ) -> dict[str, Any]:
     created: dict[str, Any] = ok(
         await client.post(
@@ -100,7 +108,9 @@ def url_of(registration: dict[str, Any]) -> str:
     return f"/v1/editions/{registration['edition_id']}/registrations/{registration['id']}"
 
 
-async def outbox_subjects(db: asyncpg.Connection, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+async def outbox_subjects(
+    db: asyncpg.Connection, prefix: str = ""
+) -> list[tuple[str, dict[str, Any]]]:
     rows = await db.fetch("SELECT subject, envelope FROM outbox ORDER BY id")
     return [
         (r["subject"], json.loads(r["envelope"])["payload"])

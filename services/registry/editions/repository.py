@@ -27,7 +27,12 @@ async def edition_of_year(session: AsyncSession, year: int) -> Edition | None:
 
 
 async def list_editions(
-    session: AsyncSession, *, year: int | None, status: str | None, key: Sequence[Any] | None, limit: int
+    session: AsyncSession,
+    *,
+    year: int | None,
+    status: str | None,
+    key: Sequence[Any] | None,
+    limit: int,
 ) -> Sequence[Edition]:
     """Newest year first (sort key: minus the year, then the id)."""
     columns = (-Edition.year, Edition.id)
@@ -72,7 +77,9 @@ async def replace_windows(
 ) -> None:
     await session.execute(delete(EditionWindow).where(EditionWindow.edition_id == edition_id))
     if rows:
-        await session.execute(insert(EditionWindow), [{"edition_id": edition_id, **r} for r in rows])
+        await session.execute(
+            insert(EditionWindow), [{"edition_id": edition_id, **r} for r in rows]
+        )
 
 
 async def replace_quotas(

@@ -28,7 +28,11 @@ Operator = Annotated[Principal, require_role(Role.OPERATOR)]
 
 @router.post("/editions", status_code=201, summary="Create an edition (draft)")
 async def create_edition(
-    body: EditionIn, session: SessionDep, runtime: RuntimeDep, principal: Operator, idem: IdempotencyDep
+    body: EditionIn,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Operator,
+    idem: IdempotencyDep,
 ) -> EditionOut:
     """From a preset (`"preset": "2017"` or `"2020"`), a previous edition (`copy_from`), or
     from scratch; the fields given override the preset's or the copied edition's."""
@@ -49,7 +53,9 @@ async def list_editions(
 
 
 @router.get("/editions/{edition_id}", summary="Read an edition and its whole configuration")
-async def get_edition(edition_id: uuid.UUID, session: SessionDep, principal: Operator) -> EditionOut:
+async def get_edition(
+    edition_id: uuid.UUID, session: SessionDep, principal: Operator
+) -> EditionOut:
     return await service.read_edition(session, edition_id)
 
 

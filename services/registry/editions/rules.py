@@ -82,12 +82,16 @@ def calendar_problems(calendar: Calendar) -> list[CalendarProblem]:
     for i, w in enumerate(windows):
         for j in range(i):
             other = windows[j]
-            if other.channel == w.channel and w.starts_on <= other.ends_on and other.starts_on <= w.ends_on:
+            if (
+                other.channel == w.channel
+                and w.starts_on <= other.ends_on
+                and other.starts_on <= w.ends_on
+            ):
                 problems.append(
                     CalendarProblem(
                         f"{prefix}.windows[{i}]",
-                        f"the {w.channel} window {w.starts_on}–{w.ends_on} overlaps window "
-                        f"{j} of the same channel ({other.starts_on}–{other.ends_on})",
+                        f"the {w.channel} window {w.starts_on}-{w.ends_on} overlaps window "
+                        f"{j} of the same channel ({other.starts_on}-{other.ends_on})",
                     )
                 )
     deadline = calendar.registration_deadline

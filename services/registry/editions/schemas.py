@@ -15,7 +15,6 @@ from services.registry.strata.schemas import StratumRuleIn, StratumRuleOut
 from services.registry.vocabulary import Channel, EditionStatus
 
 
-
 class WindowIn(Input):
     channel: Channel
     starts_on: date = Field(description="First day of the channel's audits (inclusive).")
@@ -82,12 +81,12 @@ def _valid_catalogue(offers: list[OfferLineIn] | None) -> list[OfferLineIn] | No
     return offers
 
 
-
-
 class _Settings(Input):
     """What both creation and edits may set (every field optional)."""
 
-    number: int | None = Field(default=None, ge=1, le=1000, description="Edition number (the 6th in 2017).")
+    number: int | None = Field(
+        default=None, ge=1, le=1000, description="Edition number (the 6th in 2017)."
+    )
     name: Name | None = None
     trophies_name: Name | None = None
     min_population: int | None = Field(

@@ -130,7 +130,12 @@ async def _store(session: AsyncSession, edition: Edition, config: Preset, parts:
             session,
             edition.id,
             [
-                {"channel": w.channel, "starts_on": w.starts_on, "ends_on": w.ends_on, "position": i}
+                {
+                    "channel": w.channel,
+                    "starts_on": w.starts_on,
+                    "ends_on": w.ends_on,
+                    "position": i,
+                }
                 for i, w in enumerate(config.calendar.windows)
             ],
         )
@@ -139,7 +144,11 @@ async def _store(session: AsyncSession, edition: Edition, config: Preset, parts:
             session,
             edition.id,
             [
-                {"channel": q.channel, "audits_per_site": q.audits_per_site, "requires_option": q.requires_option}
+                {
+                    "channel": q.channel,
+                    "audits_per_site": q.audits_per_site,
+                    "requires_option": q.requires_option,
+                }
                 for q in config.quotas
             ],
         )
@@ -196,7 +205,9 @@ def _merge(base: Preset, body: EditionIn | EditionPatch) -> Preset:
             raise Unprocessable("the catalogue may not be null", field="offers")
         config = replace(config, catalogue=_catalogue_from(body.offers))
     if isinstance(body, EditionIn) and body.strata is not None:
-        config = replace(config, strata=tuple(strata.rule_from(r, i) for i, r in enumerate(body.strata)))
+        config = replace(
+            config, strata=tuple(strata.rule_from(r, i) for i, r in enumerate(body.strata))
+        )
     return config
 
 
@@ -266,7 +277,11 @@ async def list_editions(
     session: AsyncSession, page: PageParams, *, year: int | None, status: EditionStatus | None
 ) -> Page[EditionOut]:
     rows = await repo.list_editions(
-        session, year=year, status=status.value if status else None, key=page.key(2), limit=page.limit
+        session,
+        year=year,
+        status=status.value if status else None,
+        key=page.key(2),
+        limit=page.limit,
     )
     chosen, cursor = paginate(rows, page.limit, lambda e: (-e.year, e.id))
     return Page(items=await editions_out(session, chosen), next_cursor=cursor)
@@ -296,7 +311,9 @@ async def list_transitions(
 # --- writes -----------------------------------------------------------------------------------
 
 
-def _record(session: AsyncSession, edition: Edition, principal: Principal, from_status: str | None) -> None:
+def _record(
+    session: AsyncSession, edition: Edition, principal: Principal, from_status: str | None
+) -> None:
     session.add(
         EditionTransition(
             edition_id=edition.id,
@@ -339,13 +356,17 @@ async def create_edition(
     await session.refresh(edition, ["created_at"])
     await outbox.add(
         session,
-        EditionCreatedV1(edition_id=edition.id, year=edition.year, name=edition.name, status=edition.status),
+        EditionCreatedV1(
+            edition_id=edition.id, year=edition.year, name=edition.name, status=edition.status
+        ),
         edition=edition.id,
     )
     return (await editions_out(session, [edition]))[0]
 
 
-async def patch_edition(session: AsyncSession, edition_id: uuid.UUID, body: EditionPatch) -> EditionOut:
+async def patch_edition(
+    session: AsyncSession, edition_id: uuid.UUID, body: EditionPatch
+) -> EditionOut:
     edition = await find_edition(session, edition_id, for_update=True)
     if EditionStatus(edition.status) not in EDITABLE:
         raise Conflict(
@@ -366,7 +387,11 @@ async def patch_edition(session: AsyncSession, edition_id: uuid.UUID, body: Edit
 
 
 async def transition(
-    session: AsyncSession, outbox: Outbox, principal: Principal, edition_id: uuid.UUID, body: TransitionIn
+    session: AsyncSession,
+    outbox: Outbox,
+    principal: Principal,
+    edition_id: uuid.UUID,
+    body: TransitionIn,
 ) -> EditionOut:
     edition = await find_edition(session, edition_id, for_update=True)
     current = EditionStatus(edition.status)

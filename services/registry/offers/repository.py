@@ -30,4 +30,6 @@ async def replace_catalogue(
 ) -> None:
     await session.execute(delete(OfferLine).where(OfferLine.edition_id == edition_id))
     if lines:
-        await session.execute(insert(OfferLine), [{"edition_id": edition_id, **line} for line in lines])
+        await session.execute(
+            insert(OfferLine), [{"edition_id": edition_id, **line} for line in lines]
+        )

@@ -98,7 +98,10 @@ def choice_problems(
     problems: list[tuple[str, str]] = []
     if chosen.max_sites is not None and site_count > chosen.max_sites:
         problems.append(
-            ("site_ids", f"the {offer} offer audits at most {chosen.max_sites} site(s), not {site_count}")
+            (
+                "site_ids",
+                f"the {offer} offer audits at most {chosen.max_sites} site(s), not {site_count}",
+            )
         )
     if len(set(options)) != len(options):
         problems.append(("options", "each option may be chosen once"))

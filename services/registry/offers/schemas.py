@@ -15,7 +15,9 @@ class OfferLineIn(Input):
     code: Code = Field(description="Code of the offer or option, e.g. `personalised`, `visits`.")
     label: Name
     kind: LineKind = Field(description="`offer` (a registration takes one) or `option`.")
-    unit_price_cents: int = Field(ge=0, le=100_000_000, description="Price in euro cents, excl. VAT.")
+    unit_price_cents: int = Field(
+        ge=0, le=100_000_000, description="Price in euro cents, excl. VAT."
+    )
     unit: Unit = Field(
         default=Unit.REGISTRATION,
         description="What the price is counted per: the registration, each audited site, or "
@@ -72,7 +74,7 @@ class QuoteLineOut(BaseModel):
     label: str
     quantity: int
     unit_price_cents: int = Field(description="Euro cents, excl. VAT.")
-    amount_cents: int = Field(description="quantity × unit_price_cents, excl. VAT.")
+    amount_cents: int = Field(description="quantity x unit_price_cents, excl. VAT.")
 
 
 class QuoteOut(BaseModel):

@@ -8,10 +8,13 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.editions import repository as editions_repo
 from services.registry.models import OfferLine
 from services.registry.offers import repository as repo
 from services.registry.offers.rules import CatalogueLine, LineKind, Quote, Unit, quote
 from services.registry.offers.schemas import OfferLineOut, QuoteLineOut, QuoteOut
+from shared.errors import NotFound
+from shared.pagination import Page, PageParams, paginate
 
 
 def line_of(row: OfferLine) -> CatalogueLine:
@@ -105,3 +108,15 @@ async def quote_of(
 ) -> QuoteOut:
     lines = await catalogue(session, edition_id)
     return quote_out(quote(lines, offer, options, site_count, vat_rate))
+
+
+async def list_catalogue(
+    session: AsyncSession, edition_id: uuid.UUID, page: PageParams
+) -> Page[OfferLineOut]:
+    if await editions_repo.get_edition(session, edition_id) is None:
+        raise NotFound(f"no edition {edition_id}")
+    lines = await catalogue(session, edition_id)
+    key = page.key(1)
+    remaining = [line for line in lines if key is None or line.position > int(key[0])]
+    chosen, cursor = paginate(remaining, page.limit, lambda line: (line.position,))
+    return Page(items=[line_out(line) for line in chosen], next_cursor=cursor)

@@ -15,7 +15,11 @@ from shared.pagination import after
 
 
 async def get_registration(
-    session: AsyncSession, edition_id: uuid.UUID, registration_id: uuid.UUID, *, for_update: bool = False
+    session: AsyncSession,
+    edition_id: uuid.UUID,
+    registration_id: uuid.UUID,
+    *,
+    for_update: bool = False,
 ) -> Registration | None:
     query = select(Registration).where(
         Registration.edition_id == edition_id, Registration.id == registration_id

@@ -75,7 +75,10 @@ async def list_registrations(
 
 @router.get(ONE, summary="Read a registration (the operator, or its structure)")
 async def get_registration(
-    edition_id: uuid.UUID, registration_id: uuid.UUID, session: SessionDep, principal: OperatorOrStructure
+    edition_id: uuid.UUID,
+    registration_id: uuid.UUID,
+    session: SessionDep,
+    principal: OperatorOrStructure,
 ) -> RegistrationOut:
     return await service.read_registration(session, principal, edition_id, registration_id)
 
@@ -94,7 +97,10 @@ async def patch_registration(
 
 @router.get(ONE + "/quote", summary="The registration's quote, exact to the cent")
 async def get_quote(
-    edition_id: uuid.UUID, registration_id: uuid.UUID, session: SessionDep, principal: OperatorOrStructure
+    edition_id: uuid.UUID,
+    registration_id: uuid.UUID,
+    session: SessionDep,
+    principal: OperatorOrStructure,
 ) -> QuoteOut:
     """Amounts in euro cents excl. VAT; VAT on the total, rounded to the nearest cent (halves
     up); `total_incl_vat_cents = total_excl_vat_cents + vat_cents`."""

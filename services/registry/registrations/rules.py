@@ -56,10 +56,16 @@ def eligibility_problem(
     """
     if by_operator:
         if rules.status not in OPERATOR_STATUSES:
-            return ("edition-not-open", f"the edition does not take registrations (status {rules.status})")
+            return (
+                "edition-not-open",
+                f"the edition does not take registrations (status {rules.status})",
+            )
     else:
         if rules.status is not EditionStatus.REGISTRATION_OPEN:
-            return ("edition-not-open", f"the edition does not take registrations (status {rules.status})")
+            return (
+                "edition-not-open",
+                f"the edition does not take registrations (status {rules.status})",
+            )
         if rules.registration_deadline is not None and today > rules.registration_deadline:
             return (
                 "deadline-passed",

@@ -114,7 +114,9 @@ async def _check_choice(
     own = {s.id for s in sites}
     for i, site_id in enumerate(chosen):
         if site_id not in own:
-            raise Unprocessable(f"site {site_id} is not a site of this structure", field=f"site_ids[{i}]")
+            raise Unprocessable(
+                f"site {site_id} is not a site of this structure", field=f"site_ids[{i}]"
+            )
     if principal.id not in chosen:
         raise Unprocessable("the principal site is always audited: include it", field="site_ids")
     chosen = [principal.id, *(s for s in chosen if s != principal.id)]
@@ -152,7 +154,13 @@ async def register(
     if await repo.registration_of(session, edition.id, structure.id) is not None:
         raise Conflict(f"structure {structure.id} is already registered in edition {edition.year}")
     site_ids = await _check_choice(
-        session, edition, structure, body.offer, body.options, body.site_ids, by_operator=by_operator
+        session,
+        edition,
+        structure,
+        body.offer,
+        body.options,
+        body.site_ids,
+        by_operator=by_operator,
     )
     rule = await strata.stratum_for(session, edition.id, structure.type, structure.population)
     registration = Registration(
@@ -175,9 +183,15 @@ async def register(
 
 
 async def find_registration(
-    session: AsyncSession, edition_id: uuid.UUID, registration_id: uuid.UUID, *, for_update: bool = False
+    session: AsyncSession,
+    edition_id: uuid.UUID,
+    registration_id: uuid.UUID,
+    *,
+    for_update: bool = False,
 ) -> Registration:
-    registration = await repo.get_registration(session, edition_id, registration_id, for_update=for_update)
+    registration = await repo.get_registration(
+        session, edition_id, registration_id, for_update=for_update
+    )
     if registration is None:
         raise NotFound(f"no registration {registration_id} in edition {edition_id}")
     return registration
@@ -221,7 +235,10 @@ async def list_registrations(
 
 
 async def patch_registration(
-    session: AsyncSession, edition_id: uuid.UUID, registration_id: uuid.UUID, body: RegistrationPatch
+    session: AsyncSession,
+    edition_id: uuid.UUID,
+    registration_id: uuid.UUID,
+    body: RegistrationPatch,
 ) -> RegistrationOut:
     edition = await editions.find_edition(session, edition_id, for_update=True)
     registration = await find_registration(session, edition_id, registration_id, for_update=True)
@@ -230,8 +247,14 @@ async def patch_registration(
     structure = await structures.find_structure(session, registration.structure_id)
     given = body.model_fields_set
     offer = body.offer if "offer" in given and body.offer else registration.offer
-    options = body.options if "options" in given and body.options is not None else registration.options
-    wanted_sites = body.site_ids if "site_ids" in given and body.site_ids is not None else registration.site_ids
+    options = (
+        body.options if "options" in given and body.options is not None else registration.options
+    )
+    wanted_sites = (
+        body.site_ids
+        if "site_ids" in given and body.site_ids is not None
+        else registration.site_ids
+    )
     registration.site_ids = await _check_choice(
         session, edition, structure, offer, options, wanted_sites, by_operator=True
     )
@@ -264,7 +287,9 @@ def _need_reason(body: DecisionIn, what: str) -> str:
     return body.reason
 
 
-async def _accept(session: AsyncSession, outbox: Outbox, edition: Edition, registration: Registration) -> None:
+async def _accept(
+    session: AsyncSession, outbox: Outbox, edition: Edition, registration: Registration
+) -> None:
     if EditionStatus(edition.status) not in DECIDING:
         raise Conflict(f"edition {edition.year} does not take decisions (status {edition.status})")
     if registration.stratum_code is None:
@@ -280,11 +305,17 @@ async def _accept(session: AsyncSession, outbox: Outbox, edition: Edition, regis
     registration.status = R.ACCEPTED.value
     registration.decided_at = datetime.now(UTC)
     await session.flush()
-    await outbox.add(session, await accepted_event(session, edition, registration), edition=edition.id)
+    await outbox.add(
+        session, await accepted_event(session, edition, registration), edition=edition.id
+    )
 
 
 async def accept(
-    session: AsyncSession, outbox: Outbox, edition_id: uuid.UUID, registration_id: uuid.UUID, body: DecisionIn
+    session: AsyncSession,
+    outbox: Outbox,
+    edition_id: uuid.UUID,
+    registration_id: uuid.UUID,
+    body: DecisionIn,
 ) -> RegistrationOut:
     edition, registration = await _move(session, edition_id, registration_id, R.ACCEPTED)
     registration.decision_reason = body.reason
@@ -409,7 +440,9 @@ async def accepted_event(
         ],
         quotas=[
             ChannelQuotaV2(
-                channel=q.channel, audits_per_site=q.audits_per_site, requires_option=q.requires_option
+                channel=q.channel,
+                audits_per_site=q.audits_per_site,
+                requires_option=q.requires_option,
             )
             for q in config.quotas
         ],
@@ -423,5 +456,10 @@ async def quote(
     ensure_acts_for_structure(principal, registration.structure_id)
     edition = await editions.find_edition(session, edition_id)
     return await offers.quote_of(
-        session, edition.id, edition.vat_rate, registration.offer, registration.options, len(registration.site_ids)
+        session,
+        edition.id,
+        edition.vat_rate,
+        registration.offer,
+        registration.options,
+        len(registration.site_ids),
     )

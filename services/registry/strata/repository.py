@@ -54,7 +54,9 @@ async def accepted_per_stratum(session: AsyncSession, edition_id: uuid.UUID) -> 
     return {code: count for code, count in rows.all() if code is not None}
 
 
-async def live_registrations(session: AsyncSession, edition_id: uuid.UUID) -> Sequence[Row[tuple[Registration, Structure]]]:
+async def live_registrations(
+    session: AsyncSession, edition_id: uuid.UUID
+) -> Sequence[Row[Registration, Structure]]:
     """Every live registration of the edition with its structure, locked for re-derivation."""
     result = await session.execute(
         select(Registration, Structure)
@@ -73,7 +75,10 @@ async def set_strata(
     if changes:
         await session.execute(
             update(Registration),
-            [{"id": rid, "stratum_code": code, "stratum_label": label} for rid, code, label in changes],
+            [
+                {"id": rid, "stratum_code": code, "stratum_label": label}
+                for rid, code, label in changes
+            ],
         )
 
 
@@ -86,7 +91,7 @@ async def set_populations(session: AsyncSession, populations: dict[uuid.UUID, in
 
 async def unmatched(
     session: AsyncSession, edition_id: uuid.UUID, after: uuid.UUID | None, limit: int
-) -> Sequence[Row[tuple[Registration, Structure]]]:
+) -> Sequence[Row[Registration, Structure]]:
     query = (
         select(Registration, Structure)
         .join(Structure, Structure.id == Registration.structure_id)

@@ -33,7 +33,11 @@ async def list_strata(
 
 @router.put("/editions/{edition_id}/strata/rules", summary="Replace the strata rules")
 async def put_rules(
-    edition_id: uuid.UUID, body: RulesIn, session: SessionDep, runtime: RuntimeDep, principal: Operator
+    edition_id: uuid.UUID,
+    body: RulesIn,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Operator,
 ) -> RederivationOut:
     """Until fieldwork starts. Every registration's stratum is derived anew; each change is
     announced by `registry.structure.stratum_changed.v1`."""

@@ -11,7 +11,6 @@ from services.registry.common import Code, Input, Name
 from services.registry.vocabulary import StructureType
 
 
-
 class StratumRuleIn(Input):
     code: Code = Field(description="Stable code of the stratum, e.g. `cities-20k-50k`.")
     label: Name = Field(description="Label shown in reports.")

@@ -83,7 +83,9 @@ async def rules_of(
     return {e: [rule_of(r) for r in found] for e, found in rows.items()}
 
 
-async def replace_rules(session: AsyncSession, edition_id: uuid.UUID, rules: Sequence[Rule]) -> None:
+async def replace_rules(
+    session: AsyncSession, edition_id: uuid.UUID, rules: Sequence[Rule]
+) -> None:
     check_rules(rules)
     await repo.replace_rules(
         session,
@@ -107,17 +109,23 @@ async def replace_rules(session: AsyncSession, edition_id: uuid.UUID, rules: Seq
 async def stratum_for(
     session: AsyncSession, edition_id: uuid.UUID, structure_type: str, population: int | None
 ) -> Rule | None:
-    return derive_stratum((await rules_of(session, [edition_id]))[edition_id], structure_type, population)
+    return derive_stratum(
+        (await rules_of(session, [edition_id]))[edition_id], structure_type, population
+    )
 
 
-async def _edition(session: AsyncSession, edition_id: uuid.UUID, *, for_update: bool = False) -> Edition:
+async def _edition(
+    session: AsyncSession, edition_id: uuid.UUID, *, for_update: bool = False
+) -> Edition:
     edition = await editions_repo.get_edition(session, edition_id, for_update=for_update)
     if edition is None:
         raise NotFound(f"no edition {edition_id}")
     return edition
 
 
-async def counts(session: AsyncSession, edition_id: uuid.UUID, page: PageParams) -> Page[StratumCountOut]:
+async def counts(
+    session: AsyncSession, edition_id: uuid.UUID, page: PageParams
+) -> Page[StratumCountOut]:
     await _edition(session, edition_id)
     rules = (await rules_of(session, [edition_id]))[edition_id]
     accepted = await repo.accepted_per_stratum(session, edition_id)
@@ -126,7 +134,10 @@ async def counts(session: AsyncSession, edition_id: uuid.UUID, page: PageParams)
     remaining = [r for r in rules if r.position > start]
     chosen = remaining[: page.limit]
     return Page(
-        items=[StratumCountOut(code=r.code, label=r.label, structures=accepted.get(r.code, 0)) for r in chosen],
+        items=[
+            StratumCountOut(code=r.code, label=r.label, structures=accepted.get(r.code, 0))
+            for r in chosen
+        ],
         next_cursor=encode_cursor([chosen[-1].position]) if len(remaining) > page.limit else None,
     )
 

@@ -60,7 +60,10 @@ async def upsert_certification(session: AsyncSession, values: dict[str, Any]) ->
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=[Certification.structure_id, Certification.name],
-            set_={"obtained_on": statement.excluded.obtained_on, "expires_on": statement.excluded.expires_on},
+            set_={
+                "obtained_on": statement.excluded.obtained_on,
+                "expires_on": statement.excluded.expires_on,
+            },
         )
     )
 

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.models import Certification, ContactPoint, Site, Structure
+from services.registry.models import Structure
 from services.registry.structures import repository as repo
 from services.registry.structures.rules import Held, territory_field
 from services.registry.structures.schemas import (
@@ -42,11 +42,15 @@ class DuplicateStructure(Conflict):
 # --- reads ------------------------------------------------------------------------------------
 
 
-async def structures_out(session: AsyncSession, structures: Sequence[Structure]) -> list[StructureOut]:
+async def structures_out(
+    session: AsyncSession, structures: Sequence[Structure]
+) -> list[StructureOut]:
     ids = [s.id for s in structures]
     certifications = await repo.certifications_of(session, ids)
     sites = await repo.sites_of(session, ids)
-    contacts = await repo.contacts_of(session, [site.id for found in sites.values() for site in found])
+    contacts = await repo.contacts_of(
+        session, [site.id for found in sites.values() for site in found]
+    )
     return [
         StructureOut(
             id=s.id,
@@ -69,7 +73,9 @@ async def structures_out(session: AsyncSession, structures: Sequence[Structure])
                     principal=site.principal,
                     commune_code=site.commune_code,
                     departement_code=site.departement_code,
-                    contacts=[ContactOut(channel=c.channel, value=c.value) for c in contacts[site.id]],
+                    contacts=[
+                        ContactOut(channel=c.channel, value=c.value) for c in contacts[site.id]
+                    ],
                 )
                 for site in sites[s.id]
             ],
@@ -116,9 +122,7 @@ async def list_structures(
     return Page(items=await structures_out(session, chosen), next_cursor=cursor)
 
 
-async def held_certifications(
-    session: AsyncSession, structure_id: uuid.UUID
-) -> list[Held]:
+async def held_certifications(session: AsyncSession, structure_id: uuid.UUID) -> list[Held]:
     rows = (await repo.certifications_of(session, [structure_id]))[structure_id]
     return [Held(c.name, c.obtained_on, c.expires_on) for c in rows]
 
@@ -162,7 +166,9 @@ class Prepared:
     contacts: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def _place(session: AsyncSession, structure_type: StructureType, code: str) -> territories.Place:
+async def _place(
+    session: AsyncSession, structure_type: StructureType, code: str
+) -> territories.Place:
     wanted = territory_field(structure_type)
     lookup = {
         "epci_siren": (territories.epci, "EPCI SIREN"),
@@ -177,7 +183,9 @@ async def _place(session: AsyncSession, structure_type: StructureType, code: str
 
 
 def _site_rows(
-    structure_id: uuid.UUID, sites: Sequence[tuple[SiteIn, territories.Place | None]], default: territories.Place
+    structure_id: uuid.UUID,
+    sites: Sequence[tuple[SiteIn, territories.Place | None]],
+    default: territories.Place,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     site_rows: list[dict[str, Any]] = []
     contact_rows: list[dict[str, Any]] = []
@@ -211,7 +219,8 @@ async def _site_places(
             place = await territories.commune(session, site.commune_code)
             if place is None:
                 raise Unprocessable(
-                    f"unknown commune INSEE code {site.commune_code!r}", field=f"{prefix}[{i}].commune_code"
+                    f"unknown commune INSEE code {site.commune_code!r}",
+                    field=f"{prefix}[{i}].commune_code",
                 )
         placed.append((site, place))
     return placed
@@ -262,9 +271,7 @@ def _duplicate_of(prepared: Structure, existing: Sequence[Structure]) -> Structu
 def _duplicate_reason(new: Structure, existing: Structure) -> str:
     if new.siren is not None and existing.siren == new.siren:
         return f"a structure with SIREN {new.siren} exists: {existing.id} ({existing.name})"
-    return (
-        f"a {new.type} of territory {new.territory_code} exists: {existing.id} ({existing.name})"
-    )
+    return f"a {new.type} of territory {new.territory_code} exists: {existing.id} ({existing.name})"
 
 
 async def create_structure(session: AsyncSession, body: StructureIn) -> StructureOut:
@@ -330,8 +337,13 @@ CSV_COLUMNS = (
     "address",
     "social_network",
 )
-_CONTACT_COLUMNS = (("email", "email"), ("phone", "phone"), ("website", "website"),
-                    ("address", "letter"), ("social_network", "social_network"))  # fmt: skip
+_CONTACT_COLUMNS = (
+    ("email", "email"),
+    ("phone", "phone"),
+    ("website", "website"),
+    ("address", "letter"),
+    ("social_network", "social_network"),
+)
 
 
 def _row_body(row: dict[str, str]) -> StructureIn:
@@ -372,7 +384,9 @@ def read_csv(text: str) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
     """Rows with their line numbers (the header is line 1) and the header's columns."""
     sample = text[:4096]
     try:
-        dialect: Any = csv.Sniffer().sniff(sample.splitlines()[0] if sample else "", delimiters=",;")
+        dialect: Any = csv.Sniffer().sniff(
+            sample.splitlines()[0] if sample else "", delimiters=",;"
+        )
     except csv.Error:
         dialect = csv.excel
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
@@ -392,11 +406,14 @@ async def import_csv(session: AsyncSession, text: str, *, partial: bool) -> Impo
     rows, header = read_csv(text)
     missing = [c for c in ("name", "type", "territory_code") if c not in header]
     if missing:
-        raise Unprocessable(f"the CSV header lacks the column(s) {', '.join(missing)}", field="header")
+        raise Unprocessable(
+            f"the CSV header lacks the column(s) {', '.join(missing)}", field="header"
+        )
     unknown = [c for c in header if c not in CSV_COLUMNS]
     if unknown:
         raise Unprocessable(
-            f"unknown CSV column(s) {', '.join(unknown)}; known: {', '.join(CSV_COLUMNS)}", field="header"
+            f"unknown CSV column(s) {', '.join(unknown)}; known: {', '.join(CSV_COLUMNS)}",
+            field="header",
         )
     if not rows:
         raise Unprocessable("the CSV holds no row", field="body")
@@ -419,9 +436,13 @@ async def import_csv(session: AsyncSession, text: str, *, partial: bool) -> Impo
     for line, prepared in good:
         duplicate = _duplicate_of(prepared.structure, existing)
         if duplicate is not None:
-            errors.append(RowError(line=line, reason=_duplicate_reason(prepared.structure, duplicate)))
+            errors.append(
+                RowError(line=line, reason=_duplicate_reason(prepared.structure, duplicate))
+            )
             continue
-        twin = next((ln for ln, p in kept if _duplicate_of(prepared.structure, [p.structure])), None)
+        twin = next(
+            (ln for ln, p in kept if _duplicate_of(prepared.structure, [p.structure])), None
+        )
         if twin is not None:
             errors.append(RowError(line=line, reason=f"the same structure as line {twin}"))
             continue

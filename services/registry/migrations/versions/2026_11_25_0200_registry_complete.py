@@ -50,7 +50,10 @@ def _editions() -> None:
         "edition_windows",
         sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
         sa.Column(
-            "edition_id", sa.Uuid(), sa.ForeignKey("editions.id", ondelete="CASCADE"), nullable=False
+            "edition_id",
+            sa.Uuid(),
+            sa.ForeignKey("editions.id", ondelete="CASCADE"),
+            nullable=False,
         ),
         sa.Column("channel", sa.Text(), nullable=False),
         sa.Column("starts_on", sa.Date(), nullable=False),
@@ -74,7 +77,10 @@ def _editions() -> None:
         "edition_transitions",
         sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
         sa.Column(
-            "edition_id", sa.Uuid(), sa.ForeignKey("editions.id", ondelete="CASCADE"), nullable=False
+            "edition_id",
+            sa.Uuid(),
+            sa.ForeignKey("editions.id", ondelete="CASCADE"),
+            nullable=False,
         ),
         sa.Column("from_status", sa.Text(), nullable=True),
         sa.Column("to_status", sa.Text(), nullable=False),
@@ -210,9 +216,7 @@ def _registrations() -> None:
     )
     op.add_column(
         "registrations",
-        sa.Column(
-            "competes_for_trophies", sa.Boolean(), nullable=False, server_default=sa.false()
-        ),
+        sa.Column("competes_for_trophies", sa.Boolean(), nullable=False, server_default=sa.false()),
     )
     op.add_column(
         "registrations",
