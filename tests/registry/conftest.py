@@ -60,7 +60,7 @@ async def new_edition(
 ) -> dict[str, Any]:
     payload = {"year": 2026, "number": 15, "name": "Baromètre 2026", **body}
     if "preset" in body:
-        payload = {k: v for k, v in payload.items() if k in body or k == "year"}
+        payload = dict(body)  # the preset gives year, number and name unless overridden
     edition: dict[str, Any] = ok(
         await client.post("/v1/editions", json=payload, headers=operator), 201
     )

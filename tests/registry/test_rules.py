@@ -54,7 +54,7 @@ def test_the_legal_path_is_one_step_forward_to_archived() -> None:
     assert TRANSITIONS[S.ARCHIVED] == frozenset()
 
 
-ILLEGAL = [(a, b) for a in ORDER for b in ORDER if not (ORDER.index(b) == ORDER.index(a) + 1)]
+ILLEGAL = [(a, b) for a in ORDER for b in ORDER if ORDER.index(b) != ORDER.index(a) + 1]
 
 
 @pytest.mark.parametrize(("current", "to"), ILLEGAL)
@@ -282,16 +282,16 @@ def test_quotes_of_every_combination(offer: str, options: tuple[str, ...], sites
     assert result.lines[0].code == offer
     codes = [line.code for line in result.lines]
     if offer == "personalised" and sites > 1:
-        assert ("supplementary_site", sites - 1) in [(l.code, l.quantity) for l in result.lines]
+        assert ("supplementary_site", sites - 1) in [(ln.code, ln.quantity) for ln in result.lines]
     if "visits" in options:
-        assert ("visits", sites) in [(l.code, l.quantity) for l in result.lines]
+        assert ("visits", sites) in [(ln.code, ln.quantity) for ln in result.lines]
     assert len(codes) == len(set(codes))
 
 
 def test_the_seed_figures() -> None:
     # Personalised, 2 supplementary sites, visits on the three sites, restitution (2017 terms).
     result = quote(CATALOGUE, "personalised", ["visits", "restitution"], 3, Decimal("0.20"))
-    assert [(l.code, l.quantity, l.amount_cents) for l in result.lines] == [
+    assert [(ln.code, ln.quantity, ln.amount_cents) for ln in result.lines] == [
         ("personalised", 1, 110_000),
         ("supplementary_site", 2, 120_000),
         ("visits", 3, 120_000),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +46,8 @@ from shared.contracts.registry import EditionCreatedV1, EditionStatusChangedV1
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.outbox import Outbox
 from shared.pagination import Page, PageParams, paginate
+
+VAT_PLACES = Decimal("0.0001")  # as the column stores it
 
 # --- configuration as plain data --------------------------------------------------------------
 
@@ -233,7 +236,7 @@ async def editions_out(session: AsyncSession, editions: Sequence[Edition]) -> li
             min_population=e.min_population,
             min_intercommunality_population=e.min_intercommunality_population,
             max_accepted=e.max_accepted,
-            vat_rate=e.vat_rate,
+            vat_rate=e.vat_rate.quantize(VAT_PLACES),
             calendar=CalendarOut(
                 registration_deadline=e.registration_deadline,
                 selection_notice_on=e.selection_notice_on,
