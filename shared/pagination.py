@@ -112,7 +112,9 @@ def paginate(
     return page, (encode_cursor(key(page[-1])) if more and page else None)
 
 
-def after(columns: Sequence[ColumnElement[Any] | Any], key: Sequence[Any] | None) -> ColumnElement[bool]:
+def after(
+    columns: Sequence[ColumnElement[Any] | Any], key: Sequence[Any] | None
+) -> ColumnElement[bool]:
     """SQL condition: the row's sort key comes strictly after `key` (all columns ascending)."""
     if key is None:
         return true()

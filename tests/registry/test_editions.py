@@ -3,6 +3,7 @@ and events, calendar checks, listing with cursors."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from typing import Any
 
@@ -236,7 +237,7 @@ async def test_the_status_machine_with_history_and_events(
     history = ok(await client.get(f"{url}/transitions", headers=operator))["items"]
     assert [(h["from_status"], h["to_status"]) for h in history] == [
         (None, "draft"),
-        *zip(ORDER, ORDER[1:], strict=False),
+        *itertools.pairwise(ORDER),
     ]
     assert all(
         h["actor_role"] == "operator" and h["actor_subject"] == "operator-test" for h in history
@@ -253,7 +254,7 @@ async def test_the_status_machine_with_history_and_events(
     assert rest["next_cursor"] is None
     events = await outbox_subjects(db, "registry.edition.status_changed.v1")
     assert [(e["from_status"], e["to_status"]) for _, e in events] == list(
-        zip(ORDER, ORDER[1:], strict=False)
+        itertools.pairwise(ORDER)
     )
     # Configuration is edited while draft only.
     assert_problem(await client.patch(url, json={"max_accepted": 3}, headers=operator), 409)
