@@ -7,9 +7,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal, Self
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from services.registry.common import Code, Input, Name
+from services.registry.common import Code, Documented, Input, Name
 from services.registry.offers.schemas import OfferLineIn, OfferLineOut, check_catalogue
 from services.registry.strata.schemas import StratumRuleIn, StratumRuleOut
 from services.registry.vocabulary import Channel, EditionStatus
@@ -21,7 +21,7 @@ class WindowIn(Input):
     ends_on: date = Field(description="Last day of the channel's audits (inclusive).")
 
 
-class WindowOut(BaseModel):
+class WindowOut(Documented):
     channel: Channel
     starts_on: date
     ends_on: date
@@ -45,7 +45,7 @@ class CalendarIn(Input):
     ceremony_on: date | None = Field(default=None, description="Trophies ceremony.")
 
 
-class CalendarOut(BaseModel):
+class CalendarOut(Documented):
     registration_deadline: date | None
     selection_notice_on: date | None
     windows: list[WindowOut]
@@ -61,7 +61,7 @@ class QuotaIn(Input):
     )
 
 
-class QuotaOut(BaseModel):
+class QuotaOut(Documented):
     channel: Channel
     audits_per_site: int
     requires_option: str | None
@@ -144,7 +144,7 @@ class EditionPatch(_Settings):
     year: int | None = Field(default=None, ge=2012, le=2100)
 
 
-class EditionOut(BaseModel):
+class EditionOut(Documented):
     id: uuid.UUID
     year: int
     number: int
@@ -168,7 +168,7 @@ class TransitionIn(Input):
     to: EditionStatus = Field(description="The next status (only one step forward is legal).")
 
 
-class TransitionOut(BaseModel):
+class TransitionOut(Documented):
     from_status: EditionStatus | None
     to_status: EditionStatus
     actor_role: str

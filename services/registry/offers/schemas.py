@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
-from services.registry.common import Code, Input, Name
+from services.registry.common import Code, Documented, Input, Name
 from services.registry.offers.rules import LineKind, Unit
 
 
@@ -44,7 +44,7 @@ class OfferLineIn(Input):
         return self
 
 
-class OfferLineOut(BaseModel):
+class OfferLineOut(Documented):
     code: str
     label: str
     kind: LineKind
@@ -69,7 +69,7 @@ def check_catalogue(lines: list[OfferLineIn]) -> None:
             raise ValueError(f"option {line.code!r} names unknown offer(s) {sorted(unknown)}")
 
 
-class QuoteLineOut(BaseModel):
+class QuoteLineOut(Documented):
     code: str
     label: str
     quantity: int
@@ -77,7 +77,7 @@ class QuoteLineOut(BaseModel):
     amount_cents: int = Field(description="quantity x unit_price_cents, excl. VAT.")
 
 
-class QuoteOut(BaseModel):
+class QuoteOut(Documented):
     lines: list[QuoteLineOut]
     total_excl_vat_cents: int
     vat_rate: Decimal = Field(description="e.g. 0.2000 for 20 %.")

@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
-from services.registry.common import Code, Input, Reason
+from services.registry.common import Code, Documented, Input, Reason
 from services.registry.vocabulary import RegistrationStatus
 
 
@@ -58,12 +58,12 @@ class DecisionIn(Input):
     )
 
 
-class StratumOut(BaseModel):
+class StratumOut(Documented):
     code: str
     label: str
 
 
-class RegistrationOut(BaseModel):
+class RegistrationOut(Documented):
     id: uuid.UUID
     edition_id: uuid.UUID
     structure_id: uuid.UUID

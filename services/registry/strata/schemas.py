@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
-from services.registry.common import Code, Input, Name
+from services.registry.common import Code, Documented, Input, Name
 from services.registry.vocabulary import StructureType
 
 
@@ -27,7 +27,7 @@ class StratumRuleIn(Input):
     max_inclusive: bool = Field(default=True, description="Whether `max_population` itself is in.")
 
 
-class StratumRuleOut(BaseModel):
+class StratumRuleOut(Documented):
     code: str
     label: str
     structure_types: list[str]
@@ -51,26 +51,26 @@ class RulesIn(Input):
         return self
 
 
-class StratumCountOut(BaseModel):
+class StratumCountOut(Documented):
     code: str
     label: str
     structures: int = Field(description="Accepted registrations of the edition in this stratum.")
 
 
-class StratumChangeOut(BaseModel):
+class StratumChangeOut(Documented):
     registration_id: uuid.UUID
     structure_id: uuid.UUID
     from_code: str | None
     to_code: str | None
 
 
-class RederivationOut(BaseModel):
+class RederivationOut(Documented):
     rules: list[StratumRuleOut]
     changes: list[StratumChangeOut] = Field(description="Registrations whose stratum changed.")
     unmatched: int = Field(description="Registrations under review or accepted no rule matches.")
 
 
-class UnmatchedOut(BaseModel):
+class UnmatchedOut(Documented):
     registration_id: uuid.UUID
     structure_id: uuid.UUID
     structure_name: str

@@ -8,9 +8,9 @@ from typing import Annotated, Literal, Self
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, Field, HttpUrl, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, model_validator
 
-from services.registry.common import Input, Name, TerritoryCode
+from services.registry.common import Documented, Input, Name, TerritoryCode
 from services.registry.structures.rules import siren_problem, territory_field
 from services.registry.vocabulary import CertificationName, StructureType
 
@@ -86,7 +86,7 @@ ContactIn = Annotated[
 ]
 
 
-class ContactOut(BaseModel):
+class ContactOut(Documented):
     channel: str
     value: str
 
@@ -100,7 +100,7 @@ class SiteIn(Input):
     contacts: list[ContactIn] = Field(default_factory=list, max_length=50)
 
 
-class SiteOut(BaseModel):
+class SiteOut(Documented):
     id: uuid.UUID
     name: str
     principal: bool
@@ -121,7 +121,7 @@ class CertificationIn(Input):
         return self
 
 
-class CertificationOut(BaseModel):
+class CertificationOut(Documented):
     name: str
     obtained_on: date
     expires_on: date | None
@@ -174,7 +174,7 @@ class SiteAddIn(SiteIn):
     principal: Literal[False] = False
 
 
-class StructureOut(BaseModel):
+class StructureOut(Documented):
     id: uuid.UUID
     name: str
     type: StructureType
@@ -189,12 +189,12 @@ class StructureOut(BaseModel):
     created_at: datetime
 
 
-class RowError(BaseModel):
+class RowError(Documented):
     line: int = Field(description="Line of the CSV file (the header is line 1).")
     reason: str
 
 
-class ImportOut(BaseModel):
+class ImportOut(Documented):
     created: int
     structure_ids: list[uuid.UUID]
     errors: list[RowError] = Field(description="Rows not created (only with `partial=true`).")
