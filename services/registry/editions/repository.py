@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.models import Edition, EditionQuota, EditionTransition, EditionWindow
+from services.registry.queries import children, replace_children
 from shared.pagination import after
 
 
@@ -47,47 +48,29 @@ async def list_editions(
 async def windows(
     session: AsyncSession, edition_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[EditionWindow]]:
-    rows = await session.scalars(
-        select(EditionWindow)
-        .where(EditionWindow.edition_id.in_(edition_ids))
-        .order_by(EditionWindow.edition_id, EditionWindow.position)
+    return await children(
+        session, EditionWindow, EditionWindow.edition_id, edition_ids, EditionWindow.position
     )
-    found: dict[uuid.UUID, list[EditionWindow]] = {e: [] for e in edition_ids}
-    for row in rows:
-        found[row.edition_id].append(row)
-    return found
 
 
 async def quotas(
     session: AsyncSession, edition_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[EditionQuota]]:
-    rows = await session.scalars(
-        select(EditionQuota)
-        .where(EditionQuota.edition_id.in_(edition_ids))
-        .order_by(EditionQuota.edition_id, EditionQuota.channel)
+    return await children(
+        session, EditionQuota, EditionQuota.edition_id, edition_ids, EditionQuota.channel
     )
-    found: dict[uuid.UUID, list[EditionQuota]] = {e: [] for e in edition_ids}
-    for row in rows:
-        found[row.edition_id].append(row)
-    return found
 
 
 async def replace_windows(
     session: AsyncSession, edition_id: uuid.UUID, rows: Sequence[dict[str, Any]]
 ) -> None:
-    await session.execute(delete(EditionWindow).where(EditionWindow.edition_id == edition_id))
-    if rows:
-        await session.execute(
-            insert(EditionWindow), [{"edition_id": edition_id, **r} for r in rows]
-        )
+    await replace_children(session, EditionWindow, EditionWindow.edition_id, edition_id, rows)
 
 
 async def replace_quotas(
     session: AsyncSession, edition_id: uuid.UUID, rows: Sequence[dict[str, Any]]
 ) -> None:
-    await session.execute(delete(EditionQuota).where(EditionQuota.edition_id == edition_id))
-    if rows:
-        await session.execute(insert(EditionQuota), [{"edition_id": edition_id, **r} for r in rows])
+    await replace_children(session, EditionQuota, EditionQuota.edition_id, edition_id, rows)
 
 
 async def transitions(

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.models import Certification, Registration, Structure
+from services.registry.models import Registration, Structure
+from services.registry.queries import filter_structures
 from services.registry.vocabulary import RegistrationStatus
 from shared.pagination import after
 
@@ -91,16 +92,11 @@ async def list_registrations(
         query = query.where(Registration.status == status)
     if stratum is not None:
         query = query.where(Registration.stratum_code == stratum)
-    if structure_type is not None:
-        query = query.where(Structure.type == structure_type)
-    if departement is not None:
-        query = query.where(Structure.departement_code == departement)
-    if region is not None:
-        query = query.where(Structure.region_code == region)
-    if certification is not None:
-        query = query.where(
-            select(Certification.structure_id)
-            .where(Certification.structure_id == Structure.id, Certification.name == certification)
-            .exists()
-        )
+    query = filter_structures(
+        query,
+        departement=departement,
+        region=region,
+        structure_type=structure_type,
+        certification=certification,
+    )
     return (await session.scalars(query)).all()

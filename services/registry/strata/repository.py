@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.models import Registration, StratumRule, Structure
+from services.registry.queries import children, replace_children
 from services.registry.vocabulary import RegistrationStatus
 
 # Registrations whose stratum still matters (not refused nor withdrawn).
@@ -22,23 +23,15 @@ LIVE = (
 async def rules(
     session: AsyncSession, edition_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[StratumRule]]:
-    rows = await session.scalars(
-        select(StratumRule)
-        .where(StratumRule.edition_id.in_(edition_ids))
-        .order_by(StratumRule.edition_id, StratumRule.position)
+    return await children(
+        session, StratumRule, StratumRule.edition_id, edition_ids, StratumRule.position
     )
-    found: dict[uuid.UUID, list[StratumRule]] = {e: [] for e in edition_ids}
-    for row in rows:
-        found[row.edition_id].append(row)
-    return found
 
 
 async def replace_rules(
     session: AsyncSession, edition_id: uuid.UUID, rows: Sequence[dict[str, object]]
 ) -> None:
-    await session.execute(delete(StratumRule).where(StratumRule.edition_id == edition_id))
-    if rows:
-        await session.execute(insert(StratumRule), [{"edition_id": edition_id, **r} for r in rows])
+    await replace_children(session, StratumRule, StratumRule.edition_id, edition_id, rows)
 
 
 async def accepted_per_stratum(session: AsyncSession, edition_id: uuid.UUID) -> dict[str, int]:

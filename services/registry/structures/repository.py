@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.models import Certification, ContactPoint, Site, Structure
+from services.registry.queries import children, filter_structures
 from shared.pagination import after
 
 
@@ -71,43 +72,30 @@ async def upsert_certification(session: AsyncSession, values: dict[str, Any]) ->
 async def certifications_of(
     session: AsyncSession, structure_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[Certification]]:
-    rows = await session.scalars(
-        select(Certification)
-        .where(Certification.structure_id.in_(structure_ids))
-        .order_by(Certification.structure_id, Certification.name)
+    return await children(
+        session, Certification, Certification.structure_id, structure_ids, Certification.name
     )
-    found: dict[uuid.UUID, list[Certification]] = {s: [] for s in structure_ids}
-    for row in rows:
-        found[row.structure_id].append(row)
-    return found
 
 
 async def sites_of(
     session: AsyncSession, structure_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[Site]]:
-    rows = await session.scalars(
-        select(Site)
-        .where(Site.structure_id.in_(structure_ids))
-        .order_by(Site.structure_id, Site.principal.desc(), Site.name, Site.id)
+    return await children(
+        session, Site, Site.structure_id, structure_ids, Site.principal.desc(), Site.name, Site.id
     )
-    found: dict[uuid.UUID, list[Site]] = {s: [] for s in structure_ids}
-    for row in rows:
-        found[row.structure_id].append(row)
-    return found
 
 
 async def contacts_of(
     session: AsyncSession, site_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[ContactPoint]]:
-    rows = await session.scalars(
-        select(ContactPoint)
-        .where(ContactPoint.site_id.in_(site_ids))
-        .order_by(ContactPoint.site_id, ContactPoint.position, ContactPoint.id)
+    return await children(
+        session,
+        ContactPoint,
+        ContactPoint.site_id,
+        site_ids,
+        ContactPoint.position,
+        ContactPoint.id,
     )
-    found: dict[uuid.UUID, list[ContactPoint]] = {s: [] for s in site_ids}
-    for row in rows:
-        found[row.site_id].append(row)
-    return found
 
 
 async def list_structures(
@@ -122,16 +110,11 @@ async def list_structures(
 ) -> Sequence[Structure]:
     columns = (Structure.name, Structure.id)
     query = select(Structure).where(after(columns, key)).order_by(*columns).limit(limit + 1)
-    if departement is not None:
-        query = query.where(Structure.departement_code == departement)
-    if region is not None:
-        query = query.where(Structure.region_code == region)
-    if structure_type is not None:
-        query = query.where(Structure.type == structure_type)
-    if certification is not None:
-        query = query.where(
-            select(Certification.structure_id)
-            .where(Certification.structure_id == Structure.id, Certification.name == certification)
-            .exists()
-        )
+    query = filter_structures(
+        query,
+        departement=departement,
+        region=region,
+        structure_type=structure_type,
+        certification=certification,
+    )
     return (await session.scalars(query)).all()
