@@ -323,28 +323,35 @@ async def accept(
     return registration_out(registration)
 
 
+async def _set_aside(
+    session: AsyncSession,
+    edition_id: uuid.UUID,
+    registration_id: uuid.UUID,
+    to: RegistrationStatus,
+    body: DecisionIn,
+) -> RegistrationOut:
+    """Refuse or waitlist, with the reason the operator gives."""
+    reason = _need_reason(body, "refuse" if to is R.REFUSED else "waitlist")
+    _, registration = await _move(session, edition_id, registration_id, to)
+    registration.status = to.value
+    registration.decision_reason = reason
+    registration.decided_at = datetime.now(UTC)
+    if to is R.WAITLISTED:
+        registration.waitlisted_at = registration.decided_at
+    await session.flush()
+    return registration_out(registration)
+
+
 async def refuse(
     session: AsyncSession, edition_id: uuid.UUID, registration_id: uuid.UUID, body: DecisionIn
 ) -> RegistrationOut:
-    reason = _need_reason(body, "refuse")
-    _, registration = await _move(session, edition_id, registration_id, R.REFUSED)
-    registration.status = R.REFUSED.value
-    registration.decision_reason = reason
-    registration.decided_at = datetime.now(UTC)
-    await session.flush()
-    return registration_out(registration)
+    return await _set_aside(session, edition_id, registration_id, R.REFUSED, body)
 
 
 async def waitlist(
     session: AsyncSession, edition_id: uuid.UUID, registration_id: uuid.UUID, body: DecisionIn
 ) -> RegistrationOut:
-    reason = _need_reason(body, "waitlist")
-    _, registration = await _move(session, edition_id, registration_id, R.WAITLISTED)
-    registration.status = R.WAITLISTED.value
-    registration.decision_reason = reason
-    registration.waitlisted_at = registration.decided_at = datetime.now(UTC)
-    await session.flush()
-    return registration_out(registration)
+    return await _set_aside(session, edition_id, registration_id, R.WAITLISTED, body)
 
 
 async def withdraw(

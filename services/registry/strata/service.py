@@ -27,7 +27,7 @@ from services.registry.vocabulary import EditionStatus, StructureType
 from shared.contracts.registry import StratumChangedV1
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.outbox import Outbox
-from shared.pagination import Page, PageParams, encode_cursor
+from shared.pagination import Page, PageParams, encode_cursor, paginate
 
 
 def rule_of(row: StratumRule) -> Rule:
@@ -130,15 +130,14 @@ async def counts(
     rules = (await rules_of(session, [edition_id]))[edition_id]
     accepted = await repo.accepted_per_stratum(session, edition_id)
     key = page.key(1)
-    start = -1 if key is None else int(key[0])
-    remaining = [r for r in rules if r.position > start]
-    chosen = remaining[: page.limit]
+    remaining = [r for r in rules if key is None or r.position > int(key[0])]
+    chosen, cursor = paginate(remaining, page.limit, lambda r: (r.position,))
     return Page(
         items=[
             StratumCountOut(code=r.code, label=r.label, structures=accepted.get(r.code, 0))
             for r in chosen
         ],
-        next_cursor=encode_cursor([chosen[-1].position]) if len(remaining) > page.limit else None,
+        next_cursor=cursor,
     )
 
 
