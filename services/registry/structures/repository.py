@@ -33,14 +33,15 @@ async def duplicates(
     return (await session.scalars(select(Structure).where(or_(*conditions)))).all()
 
 
-async def add_structure(
+async def add_structures(
     session: AsyncSession,
-    structure: Structure,
+    structures: Sequence[Structure],
     certifications: Sequence[dict[str, Any]],
     sites: Sequence[dict[str, Any]],
     contacts: Sequence[dict[str, Any]],
 ) -> None:
-    session.add(structure)
+    """Insert structures and their children in a few batched statements, whatever their number."""
+    session.add_all(structures)
     await session.flush()
     if certifications:
         await session.execute(insert(Certification), list(certifications))

@@ -259,6 +259,16 @@ async def prepare(session: AsyncSession, body: StructureIn) -> Prepared:
     )
 
 
+async def _insert(session: AsyncSession, prepared: Sequence[Prepared]) -> None:
+    await repo.add_structures(
+        session,
+        [p.structure for p in prepared],
+        [row for p in prepared for row in p.certifications],
+        [row for p in prepared for row in p.sites],
+        [row for p in prepared for row in p.contacts],
+    )
+
+
 def _duplicate_of(prepared: Structure, existing: Sequence[Structure]) -> Structure | None:
     for other in existing:
         if prepared.siren is not None and other.siren == prepared.siren:
@@ -287,7 +297,7 @@ async def create_structure(session: AsyncSession, body: StructureIn) -> Structur
             existing_id=str(duplicate.id),
             existing=f"/v1/structures/{duplicate.id}",
         )
-    await repo.add_structure(session, s, prepared.certifications, prepared.sites, prepared.contacts)
+    await _insert(session, [prepared])
     await session.refresh(s, ["created_at"])
     return (await structures_out(session, [s]))[0]
 
@@ -454,10 +464,7 @@ async def import_csv(session: AsyncSession, text: str, *, partial: bool) -> Impo
             "to create only the good rows)",
             errors=[e.model_dump() for e in errors],
         )
-    for _, prepared in kept:
-        await repo.add_structure(
-            session, prepared.structure, prepared.certifications, prepared.sites, prepared.contacts
-        )
+    await _insert(session, [prepared for _, prepared in kept])
     return ImportOut(
         created=len(kept), structure_ids=[p.structure.id for _, p in kept], errors=errors
     )
