@@ -413,3 +413,25 @@ async def test_listing_registrations_with_filters(
     ]
     assert_problem(await client.get(base, params={"status": "maybe"}, headers=operator), 422)
     assert NANTES
+
+
+async def test_the_cap_holds_under_concurrent_acceptances(
+    client: httpx.AsyncClient, operator: dict[str, str], db: asyncpg.Connection
+) -> None:
+    edition = await new_edition(client, operator, max_accepted=2)
+    communes = ["44109", REZE, "35238", "49007", "44184"]
+    registrations = [
+        await register(
+            client,
+            operator,
+            edition,
+            await new_structure(client, operator, name=f"Mairie {code}", commune_code=code),
+        )
+        for code in communes
+    ]
+    answers = await asyncio.gather(
+        *(client.post(url_of(r) + "/accept", headers=operator) for r in registrations)
+    )
+    assert sorted(a.status_code for a in answers) == [200, 200, 409, 409, 409]
+    assert await db.fetchval("SELECT count(*) FROM registrations WHERE status = 'accepted'") == 2
+    assert len(await outbox_subjects(db, V2)) == 2
