@@ -63,7 +63,8 @@ async def get_edition(
 async def patch_edition(
     edition_id: uuid.UUID, body: EditionPatch, session: SessionDep, principal: Operator
 ) -> EditionOut:
-    """Only the fields given change; a list given (windows, quotas, offers) replaces the old."""
+    """Only the fields given change; `calendar`, `quotas` and `offers`, when given, replace the
+    old ones whole. Checked like a creation (422 naming the field)."""
     return await service.patch_edition(session, edition_id, body)
 
 
