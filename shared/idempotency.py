@@ -58,15 +58,6 @@ def idempotency_table(metadata: MetaData) -> Table:
     )
 
 
-def create_idempotency_table() -> None:
-    """For a service's migration: the table as `idempotency_table` declares it."""
-    from alembic import op
-
-    from shared.db import service_metadata
-
-    idempotency_table(service_metadata()).create(op.get_bind())
-
-
 def request_fingerprint(method: str, path: str, query: str, body: bytes) -> str:
     """The same request whatever the JSON's spacing or key order."""
     try:

@@ -211,7 +211,10 @@ class ContactPoint(Base):
 
 class Registration(Base):
     __tablename__ = "registrations"
-    __table_args__ = (UniqueConstraint("edition_id", "structure_id"),)
+    __table_args__ = (
+        UniqueConstraint("edition_id", "structure_id"),
+        Index("ix_registrations_status", "edition_id", "status"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     edition_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("editions.id"), index=True)

@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from alembic import command
 
 from barometer_cli.catalog import SERVICES
-from shared.migrations import upgrade
+from shared.migrations import alembic_config, upgrade
 from tests.conftest import Infra, _admin, _with_database
 
 
@@ -100,3 +101,15 @@ async def test_rows_of_the_first_slice_survive_the_upgrade(empty_url: str) -> No
         assert await conn.fetchval("SELECT version_num FROM alembic_version") == "registry_0003"
     finally:
         await conn.close()
+
+    # Down to the first slice's shape and up again.
+    config = alembic_config(spec.migrations_dir, empty_url, "registry")
+    await asyncio.to_thread(command.downgrade, config, "territories_0002")
+    conn = await asyncpg.connect(empty_url)
+    try:
+        await conn.execute("SET search_path TO registry")
+        assert await conn.fetchval("SELECT refusal_reason FROM registrations") == "cap"
+        assert await conn.fetchval("SELECT to_regclass('registry.offer_lines')") is None
+    finally:
+        await conn.close()
+    await asyncio.to_thread(upgrade, spec.migrations_dir, empty_url, "registry")

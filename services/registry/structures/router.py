@@ -51,6 +51,7 @@ async def create_structure(
     "/structures/import",
     status_code=201,
     summary="Create structures from a CSV file",
+    max_body_size=MAX_CSV_BYTES,  # a bulk route raises the app-wide body limit
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -15,9 +15,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import ARRAY
-
-from shared.idempotency import create_idempotency_table
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 revision: str = "registry_0003"
 down_revision: str | None = "territories_0002"
@@ -231,12 +229,66 @@ def _registrations() -> None:
     op.create_index("ix_registrations_status", "registrations", ["edition_id", "status"])
 
 
+def _idempotency() -> None:
+    # Frozen here (not built from shared.idempotency): a migration creates the same table
+    # whenever it runs.
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("caller", sa.Text(), nullable=False),
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("request_hash", sa.Text(), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("response", JSONB(), nullable=True),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.PrimaryKeyConstraint("caller", "key", name="pk_idempotency_keys"),
+    )
+
+
 def upgrade() -> None:
     _editions()
     _structures()
     _registrations()
-    create_idempotency_table()
+    _idempotency()
 
 
 def downgrade() -> None:
-    raise NotImplementedError("the registry schema is not downgraded; restore a backup instead")
+    """Back to the first slice's shape: what only this revision holds is dropped (sites beyond
+    the first slice keep their rows; options, quotas, windows, history and keys are lost)."""
+    op.drop_table("idempotency_keys")
+    op.drop_index("ix_registrations_status", "registrations")
+    op.alter_column("registrations", "decision_reason", new_column_name="refusal_reason")
+    op.execute("DELETE FROM registrations WHERE stratum_code IS NULL")
+    op.alter_column("registrations", "stratum_label", nullable=False)
+    op.alter_column("registrations", "stratum_code", nullable=False)
+    for column in ("waitlisted_at", "applied_by", "competes_for_trophies", "site_ids", "options"):
+        op.drop_column("registrations", column)
+    op.drop_index("ix_contact_points_site_id", "contact_points")
+    op.drop_table("contact_points")
+    op.drop_column("sites", "departement_code")
+    op.drop_column("sites", "commune_code")
+    op.drop_column("certifications", "expires_on")
+    op.drop_index("ix_structures_region_code", "structures")
+    op.drop_index("ix_structures_departement_code", "structures")
+    op.drop_index("ix_structures_type", "structures")
+    op.drop_constraint("uq_structures_type_territory", "structures", type_="unique")
+    op.drop_index("uq_structures_siren", "structures")
+    op.drop_column("structures", "territory_code")
+    op.drop_column("structures", "siren")
+    op.drop_column("strata_rules", "max_inclusive")
+    op.drop_column("strata_rules", "min_inclusive")
+    op.drop_table("offer_lines")
+    op.drop_index("ix_edition_transitions_edition_id", "edition_transitions")
+    op.drop_table("edition_transitions")
+    op.drop_table("edition_quotas")
+    op.drop_index("ix_edition_windows_edition_id", "edition_windows")
+    op.drop_table("edition_windows")
+    op.execute("UPDATE editions SET min_population = 0 WHERE min_population IS NULL")
+    op.alter_column("editions", "min_population", nullable=False)
+    for column in (
+        "vat_rate", "ceremony_on", "results_dispatch_on", "selection_notice_on",
+        "registration_deadline", "max_accepted", "min_intercommunality_population",
+        "copied_from", "preset", "trophies_name", "number",
+    ):  # fmt: skip
+        op.drop_column("editions", column)
