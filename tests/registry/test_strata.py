@@ -112,6 +112,25 @@ async def test_new_rules_rederive_strata_with_an_event_per_change(
         await client.post(url_of(unmatched_registration) + "/accept", headers=operator), 422
     )
     assert cannot["field"] == "stratum"
+    # Every structure of the registry, registered or not, that no 2020 rule places.
+    museum = await new_structure(client, operator, name="Musée", type="culture_sport")
+    await new_structure(client, operator, name="CCAS de Nantes", type="ccas")
+    scanned = ok(
+        await client.get(f"{base}/unmatched", params={"scope": "structures", "limit": 1},
+                         headers=operator)
+    )  # fmt: skip
+    rest = ok(
+        await client.get(
+            f"{base}/unmatched",
+            params={"scope": "structures", "cursor": scanned["next_cursor"]},
+            headers=operator,
+        )
+    )
+    everything = scanned["items"] + rest["items"]
+    assert sorted((u["structure_id"], u["status"]) for u in everything) == sorted(
+        [(library["id"], "pending"), (museum["id"], None)]
+    )
+    assert rest["next_cursor"] is None
     reze = await new_structure(client, operator, name="Mairie de Rezé", commune_code="44143")
     reze_registration = await register(client, operator, edition, reze)
     assert reze_registration["stratum"]["code"] == "cities-20k-50k"

@@ -84,18 +84,37 @@ async def set_populations(session: AsyncSession, populations: dict[uuid.UUID, in
 
 async def unmatched(
     session: AsyncSession, edition_id: uuid.UUID, after: uuid.UUID | None, limit: int
-) -> Sequence[Row[Registration, Structure]]:
+) -> Sequence[Row[Structure, Registration]]:
+    """Live registrations of the edition without a stratum, by structure id."""
     query = (
-        select(Registration, Structure)
-        .join(Structure, Structure.id == Registration.structure_id)
+        select(Structure, Registration)
+        .join(Registration, Structure.id == Registration.structure_id)
         .where(
             Registration.edition_id == edition_id,
             Registration.status.in_(LIVE),
             Registration.stratum_code.is_(None),
         )
-        .order_by(Registration.id)
+        .order_by(Structure.id)
         .limit(limit + 1)
     )
     if after is not None:
-        query = query.where(Registration.id > after)
+        query = query.where(Structure.id > after)
+    return (await session.execute(query)).all()
+
+
+async def structures_with_registration(
+    session: AsyncSession, edition_id: uuid.UUID, after: uuid.UUID | None, limit: int
+) -> Sequence[Row[Structure, Registration | None]]:
+    """Every structure of the registry by id, with its registration in the edition if any."""
+    query = (
+        select(Structure, Registration)
+        .outerjoin(
+            Registration,
+            (Registration.structure_id == Structure.id) & (Registration.edition_id == edition_id),
+        )
+        .order_by(Structure.id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(Structure.id > after)
     return (await session.execute(query)).all()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from services.registry.strata import service
 from services.registry.strata.schemas import (
@@ -13,6 +13,7 @@ from services.registry.strata.schemas import (
     RulesIn,
     StratumCountOut,
     UnmatchedOut,
+    UnmatchedScope,
 )
 from shared.app import RuntimeDep, SessionDep
 from shared.auth import Principal, Role
@@ -65,6 +66,16 @@ async def rederive(
     summary="Registrations whose structure no stratum rule matches",
 )
 async def unmatched(
-    edition_id: uuid.UUID, session: SessionDep, page: PageDep, principal: Operator
+    edition_id: uuid.UUID,
+    session: SessionDep,
+    page: PageDep,
+    principal: Operator,
+    scope: Annotated[
+        UnmatchedScope,
+        Query(
+            description="`registrations`: the edition's registrations under review or accepted; "
+            "`structures`: every structure of the registry, registered or not."
+        ),
+    ] = "registrations",
 ) -> Page[UnmatchedOut]:
-    return await service.list_unmatched(session, edition_id, page)
+    return await service.list_unmatched(session, edition_id, page, scope)

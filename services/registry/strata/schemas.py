@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -70,10 +70,13 @@ class RederivationOut(Documented):
     unmatched: int = Field(description="Registrations under review or accepted no rule matches.")
 
 
+UnmatchedScope = Literal["registrations", "structures"]
+
+
 class UnmatchedOut(Documented):
-    registration_id: uuid.UUID
+    registration_id: uuid.UUID | None = Field(description="Its registration; null: not registered.")
     structure_id: uuid.UUID
     structure_name: str
     structure_type: str
     population: int | None
-    status: str
+    status: str | None = Field(description="Status of its registration; null: not registered.")

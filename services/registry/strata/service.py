@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.editions import repository as editions_repo
 from services.registry.editions.rules import STRATA_EDITABLE
-from services.registry.models import Edition, StratumRule, Structure
+from services.registry.models import Edition, Registration, StratumRule, Structure
 from services.registry.strata import repository as repo
 from services.registry.strata.rules import Rule, derive_stratum, rules_problems
 from services.registry.strata.schemas import (
@@ -21,13 +21,14 @@ from services.registry.strata.schemas import (
     StratumRuleIn,
     StratumRuleOut,
     UnmatchedOut,
+    UnmatchedScope,
 )
 from services.registry.territories import service as territories
 from services.registry.vocabulary import EditionStatus, StructureType
 from shared.contracts.registry import StratumChangedV1
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.outbox import Outbox
-from shared.pagination import Page, PageParams, encode_cursor, paginate
+from shared.pagination import Page, PageParams, paginate
 
 
 def rule_of(row: StratumRule) -> Rule:
@@ -229,25 +230,42 @@ async def refresh(session: AsyncSession, outbox: Outbox, edition_id: uuid.UUID) 
     return await rederive(session, outbox, edition, refresh_populations=True)
 
 
+_SCAN_BATCH = 1000
+
+
 async def list_unmatched(
-    session: AsyncSession, edition_id: uuid.UUID, page: PageParams
+    session: AsyncSession, edition_id: uuid.UUID, page: PageParams, scope: UnmatchedScope
 ) -> Page[UnmatchedOut]:
+    """Structures no rule of the edition matches, by structure id: those registered in it
+    (`registrations`), or every structure of the registry (`structures`, scanned in batches)."""
     await _edition(session, edition_id)
     key = page.key(1)
     after = uuid.UUID(str(key[0])) if key else None
-    rows = await repo.unmatched(session, edition_id, after, page.limit)
-    chosen = rows[: page.limit]
+    found: list[tuple[Structure, Registration | None]] = []
+    if scope == "registrations":
+        found = [(s, r) for s, r in await repo.unmatched(session, edition_id, after, page.limit)]
+    else:
+        rules = (await rules_of(session, [edition_id]))[edition_id]
+        while len(found) <= page.limit:
+            batch = await repo.structures_with_registration(session, edition_id, after, _SCAN_BATCH)
+            found += [
+                (s, r) for s, r in batch if derive_stratum(rules, s.type, s.population) is None
+            ]
+            if len(batch) < _SCAN_BATCH:
+                break
+            after = batch[-1][0].id
+    chosen, cursor = paginate(found, page.limit, lambda pair: (pair[0].id,))
     return Page(
         items=[
             UnmatchedOut(
-                registration_id=r.id,
+                registration_id=r.id if r else None,
                 structure_id=s.id,
                 structure_name=s.name,
                 structure_type=s.type,
                 population=s.population,
-                status=r.status,
+                status=r.status if r else None,
             )
-            for r, s in chosen
+            for s, r in chosen
         ],
-        next_cursor=encode_cursor([chosen[-1][0].id]) if len(rows) > page.limit else None,
+        next_cursor=cursor,
     )
