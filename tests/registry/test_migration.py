@@ -27,7 +27,7 @@ async def empty_url(infra: Infra) -> AsyncIterator[str]:
 
 async def test_rows_of_the_first_slice_survive_the_upgrade(empty_url: str) -> None:
     spec = next(s for s in SERVICES if s.name == "registry")
-    await asyncio.to_thread(upgrade, spec.migrations_dir, empty_url, "registry", "territories_0002")
+    await asyncio.to_thread(upgrade, spec.migrations_dir, empty_url, "registry", "registry_0001")
     edition, structure, site, registration = (uuid.uuid4() for _ in range(4))
     conn = await asyncpg.connect(empty_url)
     try:
