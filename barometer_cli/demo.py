@@ -22,20 +22,73 @@ from shared.settings import ServiceSettings, default_data_dir
 
 DEMO_YEAR = 2026
 DEMO_NAME = "Baromètre 2026 (démonstration)"
+# The 2017 preset (strata, calendar, eligibility, quotas, catalogue) moved to the demo's year.
+DEMO_EDITION: dict[str, Any] = {
+    "preset": "2017",
+    "year": DEMO_YEAR,
+    "number": 15,
+    "name": DEMO_NAME,
+    "max_accepted": 200,
+}
 
-# (name, type, territory field, code, offer): real territories, several strata.
-DEMO_STRUCTURES: list[tuple[str, str, str, str, str]] = [
-    ("Mairie de Nantes", "city_hall", "commune_code", "44109", "personalised"),
-    ("Mairie de Rennes", "city_hall", "commune_code", "35238", "standard"),
-    ("Mairie d'Angers", "city_hall", "commune_code", "49007", "standard"),
-    ("Mairie de Saint-Malo", "city_hall", "commune_code", "35288", "standard"),
-    ("Mairie de Saint-Nazaire", "city_hall", "commune_code", "44184", "standard"),
-    ("Mairie de Pornic", "city_hall", "commune_code", "44131", "standard"),
-    ("Mairie de Guérande", "city_hall", "commune_code", "44069", "standard"),
-    ("Nantes Métropole", "intercommunality", "epci_siren", "244400404", "standard"),
-    ("Département de Loire-Atlantique", "departement", "departement_code", "44", "standard"),
-    ("France Services de Châteaubriant", "france_services", "commune_code", "44036", "standard"),
-]
+
+def _city_hall(name: str, commune: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "type": "city_hall", "commune_code": commune, **extra}
+
+
+def _contacts(domain: str, phone: str) -> list[dict[str, str]]:
+    return [
+        {"channel": "email", "value": f"accueil@{domain}"},
+        {"channel": "phone", "value": phone},
+        {"channel": "website", "value": f"https://www.{domain}"},
+    ]
+
+
+# Real territories in several 2017 strata; each entry: the structure (as POST /v1/structures
+# takes it) and its registration (offer, options, whether every site is audited, trophies).
+DEMO_STRUCTURES: list[dict[str, Any]] = [
+    {
+        "structure": _city_hall(
+            "Mairie de Nantes", "44109", siren="214401093",
+            certifications=[{"name": "qualivilles", "obtained_on": "2019-05-02"}],
+            sites=[
+                {"name": "Hôtel de ville de Nantes", "principal": True,
+                 "contacts": _contacts("mairie-nantes.fr", "02 40 41 90 00")},
+                {"name": "Mairie annexe de Nantes Nord",
+                 "contacts": [{"channel": "email", "value": "nord@mairie-nantes.fr"}]},
+            ],
+        ),
+        "registration": {"offer": "personalised", "options": ["visits", "restitution"],
+                         "all_sites": True, "competes_for_trophies": True},
+    },
+    {"structure": _city_hall("Mairie de Rennes", "35238"),
+     "registration": {"offer": "standard", "competes_for_trophies": True}},
+    {"structure": _city_hall("Mairie d'Angers", "49007"), "registration": {"offer": "standard"}},
+    {"structure": _city_hall("Mairie de Saint-Malo", "35288"),
+     "registration": {"offer": "standard", "options": ["visits"]}},
+    {"structure": _city_hall("Mairie de Saint-Nazaire", "44184"), "registration": {"offer": "standard"}},
+    {
+        "structure": _city_hall(
+            "Mairie de Pornic", "44131",
+            sites=[
+                {"name": "Hôtel de ville de Pornic", "principal": True,
+                 "contacts": _contacts("pornic.fr", "02 40 82 31 13")},
+                {"name": "Mairie annexe du Clion-sur-Mer"},
+            ],
+        ),
+        "registration": {"offer": "personalised", "all_sites": True},
+    },
+    {"structure": _city_hall("Mairie de Guérande", "44069"), "registration": {"offer": "standard"}},
+    {"structure": _city_hall("Mairie de Clisson", "44043"), "registration": {"offer": "standard"}},
+    {"structure": {"name": "Nantes Métropole", "type": "intercommunality", "epci_siren": "244400404"},
+     "registration": {"offer": "standard"}},
+    {"structure": {"name": "Département de Loire-Atlantique", "type": "departement",
+                   "departement_code": "44"},
+     "registration": {"offer": "standard"}},
+    {"structure": {"name": "France Services de Châteaubriant", "type": "france_services",
+                   "commune_code": "44036"},
+     "registration": {"offer": "standard"}},
+]  # fmt: skip
 PARIS = ZoneInfo("Europe/Paris")
 DEMO_CHANNELS = ("email", "phone", "letter", "website", "answering_machine")
 
@@ -125,31 +178,17 @@ def load_demo_edition(
             raise DemoError("the demo edition has no accepted registration")
         return f"{urls['reporting']}/v1/editions/{edition['id']}/structures/{reg_items[0]['structure_id']}/scorecard"
 
-    say("loading the demo edition...")
-    edition = _check(
-        registry.post(
-            "/v1/editions", json={"year": DEMO_YEAR, "name": DEMO_NAME, "min_population": 3500}
-        ),
-        "create edition",
-    )
+    say("loading the demo edition (2017 preset)...")
+    edition = _check(registry.post("/v1/editions", json=DEMO_EDITION), "create edition")
     edition_id = edition["id"]
+    _check(
+        registry.post(f"/v1/editions/{edition_id}/transitions", json={"to": "registration_open"}),
+        "open registrations",
+    )
     structures = []
-    for name, kind, field, code, offer in DEMO_STRUCTURES:
-        structure = _check(
-            registry.post("/v1/structures", json={"name": name, "type": kind, field: code}),
-            f"create {name}",
-        )
-        registration = _check(
-            registry.post(
-                f"/v1/editions/{edition_id}/registrations",
-                json={"structure_id": structure["id"], "offer": offer},
-            ),
-            f"register {name}",
-        )
-        _check(
-            registry.post(f"/v1/editions/{edition_id}/registrations/{registration['id']}/accept"),
-            f"accept {name}",
-        )
+    for index, entry in enumerate(DEMO_STRUCTURES):
+        key = f"demo-{edition_id}-{index}"
+        structure = _register(registry, key, edition_id, entry["structure"], entry["registration"])
         structures.append(structure)
 
     settings = ServiceSettings(data_dir=default_data_dir())
@@ -220,6 +259,41 @@ def load_demo_edition(
 
     _wait(scored, "the scorecards to be computed")
     return f"{urls['reporting']}{url}"
+
+
+def _register(
+    registry: httpx.Client, key: str, edition_id: str, body: dict[str, Any], terms: dict[str, Any]
+) -> dict[str, Any]:
+    """Create a structure, register it as the operator (panel selection) and accept it; an
+    Idempotency-Key per step lets a retried load replay instead of duplicating."""
+    name = body["name"]
+    structure: dict[str, Any] = _check(
+        registry.post("/v1/structures", json=body, headers={"Idempotency-Key": f"{key}-s"}),
+        f"create {name}",
+    )
+    sites = [s["id"] for s in structure["sites"]] if terms.get("all_sites") else None
+    registration = _check(
+        registry.post(
+            f"/v1/editions/{edition_id}/registrations",
+            json={
+                "structure_id": structure["id"],
+                "offer": terms["offer"],
+                "options": terms.get("options", []),
+                "site_ids": sites,
+                "competes_for_trophies": terms.get("competes_for_trophies", False),
+            },
+            headers={"Idempotency-Key": f"{key}-r"},
+        ),
+        f"register {name}",
+    )
+    _check(
+        registry.post(
+            f"/v1/editions/{edition_id}/registrations/{registration['id']}/accept",
+            headers={"Idempotency-Key": f"{key}-a"},
+        ),
+        f"accept {name}",
+    )
+    return structure
 
 
 def _tasks(client: httpx.Client, edition_id: str, structure_id: str) -> list[dict[str, Any]]:

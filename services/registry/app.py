@@ -1,23 +1,40 @@
-"""The registry service: territories, editions and their strata, structures, registrations."""
+"""The registry service: editions, strata, structures and sites, offers and registrations;
+territories as reference data."""
 
 from fastapi import FastAPI
 
-from services.registry.models import tables
-from services.registry.router import router
+from services.registry.editions.router import router as editions_router
+from services.registry.models import idempotency, tables
+from services.registry.offers.router import router as offers_router
+from services.registry.registrations.router import router as registrations_router
 from services.registry.settings import RegistrySettings
+from services.registry.strata.router import router as strata_router
+from services.registry.structures.router import router as structures_router
 from services.registry.territories.router import router as territories_router
 from shared.app import create_service_app
+from shared.idempotency import install_idempotency
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         settings=settings or RegistrySettings(),
         title="Baromètre — registry",
         description=(
-            "Editions and their strata, participating structures and their sites, "
-            "registrations; French territories as reference data."
+            "Editions (presets 2017 and 2020, calendar, eligibility, quotas, offer catalogue, "
+            "status machine), strata rules and derived strata, structures with their sites, "
+            "contact points and certifications, registrations with their review and quotes; "
+            "French territories as reference data. POSTs honour `Idempotency-Key`."
         ),
         tables=tables,
-        routers=[territories_router, router],
+        routers=[
+            territories_router,
+            editions_router,
+            strata_router,
+            offers_router,
+            structures_router,
+            registrations_router,
+        ],
         producer="registry",
     )
+    install_idempotency(app, idempotency)
+    return app

@@ -135,8 +135,13 @@ def random_answers(rng: random.Random) -> Callable[[list[dict[str, Any]]], list[
 
 async def new_edition(api: Api, year: int) -> str:
     edition = await api.call(
-        "POST", "registry", "/v1/editions", expect=201, json={"year": year, "name": f"E2E {year}"}
-    )
+        "POST", "registry", "/v1/editions", expect=201,
+        json={"year": year, "number": year - 2011, "name": f"E2E {year}"},
+    )  # fmt: skip
+    await api.call(
+        "POST", "registry", f"/v1/editions/{edition['id']}/transitions",
+        json={"to": "registration_open"},
+    )  # fmt: skip
     return str(edition["id"])
 
 
