@@ -1,7 +1,7 @@
 """Messaging tables for batched relaying: outbox retry delay and parking, dead letters' event id.
 
 Revision ID: registry_msg_0100
-Revises: territories_0002
+Revises: registry_0003
 Create Date: 2026-11-25
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "registry_msg_0100"
-down_revision: str | None = "territories_0002"
+down_revision: str | None = "registry_0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
