@@ -70,7 +70,7 @@ async def test_rows_of_the_first_slice_survive_the_upgrade(empty_url: str) -> No
     finally:
         await conn.close()
 
-    await asyncio.to_thread(upgrade, spec.migrations_dir, empty_url, "registry")
+    await asyncio.to_thread(upgrade, spec.migrations_dir, empty_url, "registry", "registry_0003")
 
     conn = await asyncpg.connect(empty_url)
     try:
