@@ -55,14 +55,17 @@ def embedded_infrastructure(*, need_nats: bool = True) -> Iterator[Infrastructur
             infra.embedded.append(pg)
             try:
                 pg.start()
-            except EmbeddedUnavailable as exc:
-                raise SystemExit(f"cannot start: {exc}") from None
+            except (EmbeddedUnavailable, RuntimeError) as exc:
+                raise SystemExit(f"cannot start the embedded PostgreSQL: {exc}") from None
             infra.database_url = pg.url
             _say(f"PostgreSQL (embedded)  {pg.url}  data in {pg.data_dir}")
         if need_nats and not infra.nats_url:
             server = EmbeddedNats(data_dir / "nats")
             infra.embedded.append(server)
-            server.start()
+            try:
+                server.start()
+            except RuntimeError as exc:
+                raise SystemExit(f"cannot start the embedded NATS: {exc}") from None
             infra.nats_url = server.url
             _say(f"NATS (embedded)        {server.url}  JetStream store in {server.store_dir}")
         yield infra

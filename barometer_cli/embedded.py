@@ -191,6 +191,7 @@ class EmbeddedPostgres(_Child):
     def start(self) -> None:
         bin_dir = self.bin_dir()
         run_as = self._run_as(bin_dir, euid=os.geteuid())
+        self._refuse_if_running()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._own_data_dir(run_as)
         if not (self.data_dir / "PG_VERSION").exists():
@@ -210,6 +211,24 @@ class EmbeddedPostgres(_Child):
         self._spawn(argv, user=run_as.user)
         self._wait_accepting(bin_dir)
         self._ensure_database(bin_dir)
+
+    def _refuse_if_running(self) -> None:
+        """One server per data directory: say so plainly when another one holds it."""
+        pid_file = self.data_dir / "postmaster.pid"
+        try:
+            pid = int(pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return  # a stale file from a crash: PostgreSQL itself recovers from it
+        except PermissionError:
+            pass
+        raise RuntimeError(
+            f"a PostgreSQL (pid {pid}) already runs on {self.data_dir}: is another "
+            "`make run` (`barometer dev`) of this checkout still running? Stop it first."
+        )
 
     def _run_as(self, bin_dir: Path, *, euid: int) -> _RunAs:
         if euid != 0:

@@ -68,3 +68,12 @@ def test_says_why_and_what_to_do_where_it_cannot_run(
     assert "normal user" in message
     assert stat.S_IMODE(private.stat().st_mode) == 0o700
     assert not (private / "pg").exists()
+
+
+def test_a_second_server_on_the_same_data_is_refused_plainly(tmp_path: Path) -> None:
+    data_dir = tmp_path / "pg"
+    with EmbeddedPostgres(data_dir, durable=False):
+        second = EmbeddedPostgres(data_dir, durable=False)
+        with pytest.raises(RuntimeError, match="already runs on"):
+            second.start()
+        assert not second.running
