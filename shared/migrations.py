@@ -124,3 +124,39 @@ def create_messaging_tables() -> None:
                   server_default=sa.func.now()),
         sa.PrimaryKeyConstraint("id", name="pk_dead_letters"),
     )  # fmt: skip
+
+
+def batch_messaging_tables() -> None:
+    """Second step of every service's messaging tables (frozen): the outbox's retry delay and
+    parking, the dead letters' event id."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.add_column("outbox", sa.Column("next_attempt_at", sa.DateTime(timezone=True)))
+    op.add_column("outbox", sa.Column("parked_at", sa.DateTime(timezone=True)))
+    op.drop_index("ix_outbox_unpublished", table_name="outbox")
+    op.create_index(
+        "ix_outbox_pending",
+        "outbox",
+        ["id"],
+        postgresql_where=sa.text("published_at IS NULL AND parked_at IS NULL"),
+    )
+    op.create_index(
+        "ix_outbox_parked", "outbox", ["id"], postgresql_where=sa.text("parked_at IS NOT NULL")
+    )
+    op.add_column("dead_letters", sa.Column("event_id", sa.Uuid()))
+
+
+def unbatch_messaging_tables() -> None:
+    """Undo `batch_messaging_tables` (frozen)."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.drop_column("dead_letters", "event_id")
+    op.drop_index("ix_outbox_parked", table_name="outbox")
+    op.drop_index("ix_outbox_pending", table_name="outbox")
+    op.create_index(
+        "ix_outbox_unpublished", "outbox", ["id"], postgresql_where=sa.text("published_at IS NULL")
+    )
+    op.drop_column("outbox", "parked_at")
+    op.drop_column("outbox", "next_attempt_at")
