@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as dt_time
 from typing import Any
@@ -20,16 +21,18 @@ import httpx
 from shared.auth import Role, issue_token
 from shared.settings import ServiceSettings, default_data_dir
 
+# Two editions of the 2017 preset (strata, calendar, eligibility, quotas, catalogue) moved to
+# their years: the earlier one published, so the barometer shows an evolution.
+DEMO_EDITIONS: list[dict[str, Any]] = [
+    {"preset": "2017", "year": 2025, "number": 14, "name": "Baromètre 2025 (démonstration)",
+     "max_accepted": 200},
+    {"preset": "2017", "year": 2026, "number": 15, "name": "Baromètre 2026 (démonstration)",
+     "max_accepted": 200},
+]  # fmt: skip
 DEMO_YEAR = 2026
-DEMO_NAME = "Baromètre 2026 (démonstration)"
-# The 2017 preset (strata, calendar, eligibility, quotas, catalogue) moved to the demo's year.
-DEMO_EDITION: dict[str, Any] = {
-    "preset": "2017",
-    "year": DEMO_YEAR,
-    "number": 15,
-    "name": DEMO_NAME,
-    "max_accepted": 200,
-}
+DEMO_NAME = DEMO_EDITIONS[-1]["name"]
+DEMO_EDITION = DEMO_EDITIONS[-1]
+PUBLISHED_PATH = ("registration_closed", "fieldwork", "scoring", "published")
 
 
 def _city_hall(name: str, commune: str, **extra: Any) -> dict[str, Any]:
@@ -63,10 +66,18 @@ DEMO_STRUCTURES: list[dict[str, Any]] = [
     },
     {"structure": _city_hall("Mairie de Rennes", "35238"),
      "registration": {"offer": "standard", "competes_for_trophies": True}},
-    {"structure": _city_hall("Mairie d'Angers", "49007"), "registration": {"offer": "standard"}},
+    *({"structure": _city_hall(f"Mairie {name}", code),
+       "registration": {"offer": "standard", "competes_for_trophies": True}}
+      for name, code in (("d'Angers", "49007"), ("du Mans", "72181"), ("de Brest", "29019"),
+                         ("de Tours", "37261"),
+                         ("de Saint-Nazaire", "44184"), ("de Quimper", "29232"),
+                         ("de Lorient", "56121"), ("de Vannes", "56260"),
+                         ("de La Roche-sur-Yon", "85191"), ("de Cholet", "49099"),
+                         ("des Sables-d'Olonne", "85194"), ("de Laval", "53130"),
+                         ("de Saint-Brieuc", "22278"), ("de Rezé", "44143"),
+                         ("de Saumur", "49328"))),
     {"structure": _city_hall("Mairie de Saint-Malo", "35288"),
      "registration": {"offer": "standard", "options": ["visits"]}},
-    {"structure": _city_hall("Mairie de Saint-Nazaire", "44184"), "registration": {"offer": "standard"}},
     {
         "structure": _city_hall(
             "Mairie de Pornic", "44131",
@@ -78,8 +89,7 @@ DEMO_STRUCTURES: list[dict[str, Any]] = [
         ),
         "registration": {"offer": "personalised", "all_sites": True},
     },
-    {"structure": _city_hall("Mairie de Guérande", "44069"), "registration": {"offer": "standard"}},
-    {"structure": _city_hall("Mairie de Clisson", "44043"), "registration": {"offer": "standard"}},
+    {"structure": _city_hall("Mairie de Vitré", "35360"), "registration": {"offer": "standard"}},
     {"structure": {"name": "Nantes Métropole", "type": "intercommunality", "epci_siren": "244400404"},
      "registration": {"offer": "standard"}},
     {"structure": {"name": "Département de Loire-Atlantique", "type": "departement",
@@ -153,55 +163,125 @@ def _wait(probe: Callable[[], Any], what: str, seconds: float = 60) -> Any:
         time.sleep(0.2)
 
 
-def load_demo_edition(
+@dataclass(frozen=True)
+class DemoLinks:
+    """Where a person looks at the demo (reporting URLs)."""
+
+    scorecard: str
+    barometer: str
+    report: str
+    laureates: str
+
+
+def load_demo(
     urls: dict[str, str], operator_token: str, *, say: Callable[[str], None]
-) -> str:
-    """Load the demo (once) and return the scorecard URL of one demo structure."""
+) -> DemoLinks:
+    """Load the demo editions (once) and return where to look at them."""
     auth = {"Authorization": f"Bearer {operator_token}"}
     registry = httpx.Client(base_url=urls["registry"], headers=auth, timeout=30)
     fieldwork = httpx.Client(base_url=urls["fieldwork"], headers=auth, timeout=30)
     reporting = httpx.Client(base_url=urls["reporting"], headers=auth, timeout=30)
 
-    existing = _check(registry.get("/v1/editions", params={"year": DEMO_YEAR}), "list editions")
-    items = existing["items"] if isinstance(existing, dict) else existing
-    edition = next((e for e in items if e["name"] == DEMO_NAME), None)
-    if edition is not None:
-        say("demo edition already loaded; reusing it")
-        regs = _check(
-            registry.get(
-                f"/v1/editions/{edition['id']}/registrations", params={"status": "accepted"}
-            ),
-            "list registrations",
-        )
-        reg_items = regs["items"] if isinstance(regs, dict) else regs
-        if not reg_items:
-            raise DemoError("the demo edition has no accepted registration")
-        return f"{urls['reporting']}/v1/editions/{edition['id']}/structures/{reg_items[0]['structure_id']}/scorecard"
+    latest = _find_edition(registry, DEMO_EDITION)
+    if latest is not None:
+        say("demo editions already loaded; reusing them")
+        structure_id = _first_accepted(registry, latest["id"])
+        return _links(urls["reporting"], latest["id"], structure_id)
 
-    say("loading the demo edition (2017 preset)...")
-    edition = _check(registry.post("/v1/editions", json=DEMO_EDITION), "create edition")
-    edition_id = edition["id"]
+    settings = ServiceSettings(data_dir=default_data_dir())
+    rng = random.Random(2026)
+    edition_id = structure_id = ""
+    for spec in DEMO_EDITIONS:
+        say(f"loading the demo edition {spec['year']} (2017 preset)...")
+        edition_id, structures = _load_edition(registry, fieldwork, settings, spec, rng, say)
+        structure_id = structures[0]["id"]
+        for status in PUBLISHED_PATH:
+            _check(
+                registry.post(f"/v1/editions/{edition_id}/transitions", json={"to": status}),
+                f"move edition {spec['year']} to {status}",
+            )
+
+    def scored() -> bool:
+        response = reporting.get(f"/v1/editions/{edition_id}/barometer")
+        if response.status_code != 200:
+            return False
+        overall = response.json()["sample"]["overall"] or {}
+        return bool(overall.get("structures") == len(DEMO_STRUCTURES))
+
+    _wait(scored, "the barometer's figures", seconds=120)
+    _check(reporting.post(f"/v1/editions/{edition_id}/laureates/publish"), "publish laureates")
+    return _links(urls["reporting"], edition_id, structure_id)
+
+
+def _links(base: str, edition_id: str, structure_id: str) -> DemoLinks:
+    edition = f"{base}/v1/editions/{edition_id}"
+    return DemoLinks(
+        scorecard=f"{edition}/structures/{structure_id}/scorecard",
+        barometer=f"{edition}/barometer",
+        report=f"{edition}/structures/{structure_id}/report",
+        laureates=f"{edition}/laureates",
+    )
+
+
+def _find_edition(registry: httpx.Client, spec: dict[str, Any]) -> dict[str, Any] | None:
+    found = _check(registry.get("/v1/editions", params={"year": spec["year"]}), "list editions")
+    items = found["items"] if isinstance(found, dict) else found
+    return next((e for e in items if e["name"] == spec["name"]), None)
+
+
+def _first_accepted(registry: httpx.Client, edition_id: str) -> str:
+    regs = _check(
+        registry.get(f"/v1/editions/{edition_id}/registrations", params={"status": "accepted"}),
+        "list registrations",
+    )
+    items = regs["items"] if isinstance(regs, dict) else regs
+    if not items:
+        raise DemoError("the demo edition has no accepted registration")
+    first = min(items, key=lambda r: r["created_at"]) if "created_at" in items[0] else items[0]
+    structure_id: str = first["structure_id"]
+    return structure_id
+
+
+def _load_edition(
+    registry: httpx.Client,
+    fieldwork: httpx.Client,
+    settings: ServiceSettings,
+    spec: dict[str, Any],
+    rng: random.Random,
+    say: Callable[[str], None],
+) -> tuple[str, list[dict[str, Any]]]:
+    edition = _find_edition(registry, spec) or _check(
+        registry.post(
+            "/v1/editions", json=spec, headers={"Idempotency-Key": f"demo-{spec['year']}"}
+        ),
+        "create edition",
+    )
+    edition_id: str = edition["id"]
     _check(
         registry.post(f"/v1/editions/{edition_id}/transitions", json={"to": "registration_open"}),
         "open registrations",
     )
-    structures = []
-    for index, entry in enumerate(DEMO_STRUCTURES):
-        key = f"demo-{edition_id}-{index}"
-        structure = _register(registry, key, edition_id, entry["structure"], entry["registration"])
-        structures.append(structure)
-
-    settings = ServiceSettings(data_dir=default_data_dir())
+    structures = [
+        _register(
+            registry,
+            f"demo-{index}",
+            f"demo-{edition_id}-{index}",
+            edition_id,
+            entry["structure"],
+            entry["registration"],
+        )
+        for index, entry in enumerate(DEMO_STRUCTURES)
+    ]
     auditors = []
-    for pseudonym in ("Citoyen mystère A", "Citoyen mystère B"):
+    for letter in "AB":
         auditor = _check(
             fieldwork.post(
                 "/v1/auditors",
                 json={
-                    "pseudonym": pseudonym,
+                    "pseudonym": f"Citoyen mystère {spec['year']}-{letter}",
                     "home_departement_code": "44",
                     "channels": list(DEMO_CHANNELS),
-                    "weekly_capacity": 50,
+                    "weekly_capacity": 100,
                 },
             ),
             "create auditor",
@@ -209,7 +289,6 @@ def load_demo_edition(
         token = issue_token(settings, role=Role.AUDITOR, subject=auditor["id"])
         auditors.append((auditor["id"], {"Authorization": f"Bearer {token}"}))
 
-    rng = random.Random(2026)
     validated = 0
     for index, structure in enumerate(structures):
         structure_id = structure["id"]
@@ -217,7 +296,10 @@ def load_demo_edition(
             lambda: _tasks(fieldwork, edition_id, structure_id),  # noqa: B023 (called at once)
             f"the audit plan of {structure['name']}",
         )
-        quality = rng.uniform(0.45, 0.9)
+        # A structure's quality drifts a little from one edition to the next.
+        quality = min(
+            0.95, max(0.35, 0.45 + 0.45 * ((index * 37) % 100) / 100 + rng.gauss(0, 0.04))
+        )
         for channel in DEMO_CHANNELS:
             task = next(t for t in tasks if t["channel"] == channel)
             auditor_id, auditor_auth = auditors[(index + validated) % len(auditors)]
@@ -244,31 +326,22 @@ def load_demo_edition(
     say(
         f"  {len(structures)} structures, {validated} validated audits on {len(DEMO_CHANNELS)} channels"
     )
-
-    first = structures[0]["id"]
-    url = f"/v1/editions/{edition_id}/structures/{first}/scorecard"
-
-    def scored() -> bool:
-        response = reporting.get(url)
-        if response.status_code != 200:
-            return False
-        body = response.json()
-        return bool(
-            body["audits"] == len(DEMO_CHANNELS) and body["sample"]["structures"] == len(structures)
-        )
-
-    _wait(scored, "the scorecards to be computed")
-    return f"{urls['reporting']}{url}"
+    return edition_id, structures
 
 
 def _register(
-    registry: httpx.Client, key: str, edition_id: str, body: dict[str, Any], terms: dict[str, Any]
+    registry: httpx.Client,
+    structure_key: str,
+    key: str,
+    edition_id: str,
+    body: dict[str, Any],
+    terms: dict[str, Any],
 ) -> dict[str, Any]:
     """Create a structure, register it as the operator (panel selection) and accept it; an
     Idempotency-Key per step lets a retried load replay instead of duplicating."""
     name = body["name"]
     structure: dict[str, Any] = _check(
-        registry.post("/v1/structures", json=body, headers={"Idempotency-Key": f"{key}-s"}),
+        registry.post("/v1/structures", json=body, headers={"Idempotency-Key": structure_key}),
         f"create {name}",
     )
     sites = [s["id"] for s in structure["sites"]] if terms.get("all_sites") else None

@@ -20,6 +20,7 @@ from types import FrameType
 import httpx
 
 from barometer_cli.catalog import SERVICES, ServiceSpec, migrate_all
+from barometer_cli.demo import DemoLinks
 from barometer_cli.embedded import (
     EmbeddedNats,
     EmbeddedPostgres,
@@ -189,13 +190,13 @@ def run_dev(*, load_demo: bool = True) -> int:
             operator = issue_token(
                 ServiceSettings(data_dir=data_dir), role=Role.OPERATOR, subject="dev-operator"
             )
-            scorecard = None
+            links = None
             if load_demo:
-                from barometer_cli.demo import load_demo_edition
+                from barometer_cli import demo
 
-                scorecard = load_demo_edition(urls, operator, say=_say)
+                links = demo.load_demo(urls, operator, say=_say)
             follower.skip_to_end()  # start-up and demo traffic stay in the files
-            _summary(urls, operator, scorecard, logs_dir)
+            _summary(urls, operator, links, logs_dir)
             while True:
                 for name, process in processes.items():
                     if process.poll() is not None:
@@ -219,7 +220,7 @@ def run_dev(*, load_demo: bool = True) -> int:
         _say("all stopped.")
 
 
-def _summary(urls: dict[str, str], operator: str, scorecard: str | None, logs_dir: Path) -> None:
+def _summary(urls: dict[str, str], operator: str, links: DemoLinks | None, logs_dir: Path) -> None:
     lines = ["", "Baromètre is running:"]
     lines += [f"  {name:<10} {url}   (API docs: {url}/docs)" for name, url in urls.items()]
     lines += [
@@ -227,9 +228,17 @@ def _summary(urls: dict[str, str], operator: str, scorecard: str | None, logs_di
         "Dev operator token (12 h; `.venv/bin/barometer token --role operator` makes another):",
     ]
     lines += [f"  export TOKEN={operator}"]
-    if scorecard:
-        lines += ["", "Scorecard of a demo structure:", f"  {scorecard}"]
-        lines += [f'  curl -H "Authorization: Bearer $TOKEN" {scorecard}']
+    if links:
+        auth = '-H "Authorization: Bearer $TOKEN"'
+        lines += [
+            "",
+            "The demo (2025 and 2026 editions, published):",
+            f"  national barometer (public):  curl {links.barometer}",
+            f"  laureates (public):           curl {links.laureates}",
+            f"  a structure's scorecard:      curl {auth} {links.scorecard}",
+            f"  its personalised report:      curl {auth} {links.report}.html -o report.html",
+            f"                                curl {auth} {links.report}.pdf -o report.pdf",
+        ]
     lines += [
         "",
         f"Full logs: {logs_dir}/<service>.log (the services' requests follow below).",

@@ -10,7 +10,7 @@ from datetime import date
 import httpx
 import pytest
 
-from barometer_cli.demo import DEMO_STRUCTURES, load_demo_edition
+from barometer_cli.demo import DEMO_STRUCTURES, load_demo
 from services.fieldwork.calendar.rules import is_working_day
 from tests.conftest import Infra
 from tests.e2e.conftest import System
@@ -23,7 +23,8 @@ async def test_the_demo_plans_dated_tasks_from_its_edition_calendar(
     monkeypatch.setenv("BAROMETER_DATA_DIR", str(infra.data_dir))  # the demo signs auditor tokens
     operator = token("operator")
     raw = operator["Authorization"].removeprefix("Bearer ")
-    scorecard = await asyncio.to_thread(load_demo_edition, system.urls, raw, say=lambda _: None)
+    links = await asyncio.to_thread(load_demo, system.urls, raw, say=lambda _: None)
+    scorecard = links.scorecard
     async with httpx.AsyncClient(timeout=30, headers=operator) as http:
         card = await http.get(scorecard)
         assert card.status_code == 200
