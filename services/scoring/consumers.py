@@ -1,71 +1,53 @@
-"""Scoring's reaction to events: score each validated audit and announce the score."""
+"""Scoring's subscriptions: grids, validated audits (v1 and v2) and citizen voice from the
+`FIELDWORK` stream, applied by `ScoringApplication.apply_batch`."""
 
 from __future__ import annotations
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.models import AuditScore
-from services.scoring.rules import UnscorableAudit, score_audit
+from services.scoring.aggregates.service import BatchOptions, ScoringApplication
+from services.scoring.settings import ScoringSettings
 from shared.app import ServiceRuntime
-from shared.consumer import EventConsumer, EventHandler, PermanentEventError
-from shared.contracts.fieldwork import AuditValidatedV1
-from shared.contracts.scoring import AuditScoredV1
+from shared.consumer import EventConsumer, EventHandler
 from shared.events import EventEnvelope, Payload
-from shared.outbox import Outbox
+
+DURABLE = "scoring-fieldwork"
+SUBJECTS = (
+    "fieldwork.grid.published.v1",
+    "fieldwork.audit.validated.v1",
+    "fieldwork.audit.validated.v2",
+    "fieldwork.voice.received.v1",
+)
 
 
-def audit_validated_handler(outbox: Outbox) -> EventHandler:
-    async def on_audit_validated(
-        session: AsyncSession, envelope: EventEnvelope, payload: Payload
-    ) -> None:
-        assert isinstance(payload, AuditValidatedV1)
-        try:
-            result = score_audit(payload.grid, payload.answers)
-        except UnscorableAudit as exc:
-            raise PermanentEventError(str(exc)) from exc
-        values = {
-            "edition_id": payload.edition_id,
-            "structure_id": payload.structure_id,
-            "site_id": payload.site_id,
-            "channel": payload.channel,
-            "grid_code": payload.grid.code,
-            "grid_version": payload.grid.version,
-            "score": result.score,
-            "points_obtained": result.obtained,
-            "points_possible": result.possible,
-            "source_event_id": envelope.id,
-        }
-        # A re-validated audit (same audit id, new event) replaces its previous score.
-        await session.execute(
-            insert(AuditScore)
-            .values(audit_id=payload.audit_id, **values)
-            .on_conflict_do_update(index_elements=[AuditScore.audit_id], set_=values)
-        )
-        await outbox.add(
-            session,
-            AuditScoredV1(
-                audit_id=payload.audit_id,
-                edition_id=payload.edition_id,
-                structure_id=payload.structure_id,
-                site_id=payload.site_id,
-                channel=payload.channel,
-                score=result.score,
-                points_obtained=result.obtained,
-                points_possible=result.possible,
-            ),
-            edition=payload.edition_id,
-        )
+def application(runtime: ServiceRuntime) -> ScoringApplication:
+    settings = runtime.settings
+    assert isinstance(settings, ScoringSettings)
+    return ScoringApplication(
+        runtime.outbox,
+        BatchOptions(
+            group_refresh_seconds=settings.group_refresh_seconds,
+            publish_audit_scores=settings.publish_audit_scores,
+        ),
+    )
 
-    return on_audit_validated
+
+def per_event(app: ScoringApplication) -> EventHandler:
+    """The adapter to today's per-event consumer API: a batch of one. When the batch API lands,
+    `consumers` passes `batch_handler=app.apply_batch` instead and this goes."""
+
+    async def handle(session: AsyncSession, envelope: EventEnvelope, payload: Payload) -> None:
+        await app.apply_batch(session, [(envelope, payload)])
+
+    return handle
 
 
 def consumers(runtime: ServiceRuntime) -> list[EventConsumer]:
-    handler = audit_validated_handler(runtime.outbox)
+    handler = per_event(application(runtime))
     return [
         runtime.consumer(
-            durable="scoring-fieldwork",
+            durable=DURABLE,
             producer="fieldwork",
-            handlers={"fieldwork.audit.validated.v1": handler},
+            handlers=dict.fromkeys(SUBJECTS, handler),
         )
     ]
