@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Row, and_, func, or_, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.models import (
@@ -492,7 +492,7 @@ async def structure_attributes(session: AsyncSession, edition_id: uuid.UUID) -> 
             )
             .where(a.edition_id == edition_id, a.status == "scored")
             .order_by(a.structure_id, a.validated_at.desc(), a.audit_id.desc())
-            .distinct(a.structure_id)
+            .ext(distinct_on(a.structure_id))
         )
     ).all()
 

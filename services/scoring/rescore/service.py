@@ -171,3 +171,16 @@ async def rebuild_structures(
         )
     await repo.upsert_structures(session, out)
     return out
+
+
+def as_progress(state: EditionState) -> dict[str, object]:
+    return {
+        "edition_id": state.edition_id,
+        "generation": state.generation,
+        "building_generation": state.building_generation,
+        "status": state.rescore_status,
+        "done": state.rescore_done,
+        "total": state.rescore_total,
+        "started_at": state.rescore_started_at,
+        "finished_at": state.rescore_finished_at,
+    }

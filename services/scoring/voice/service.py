@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.scoring.aggregates import repository as aggregates
 from services.scoring.aggregates.rules import ScoringSettings
 from services.scoring.voice import repository as repo
 from services.scoring.voice.rules import VoiceContribution, contribution, perceived
@@ -84,3 +85,15 @@ async def apply(
             out.append(figures(row[0].structure_id, row[0].site_id, sums, minimum))
     out.extend(figures(s, None, totals[s], minimum) for s in structures)
     return out
+
+
+async def page(
+    session: AsyncSession, edition_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
+) -> list[PerceivedQualityV1]:
+    """Structures' perceived quality (with the minimum count of the settings in force)."""
+    states = await aggregates.edition_states(session, [edition_id])
+    settings = ScoringSettings.from_json(states[0].settings) if states else ScoringSettings()
+    return [
+        figures(row.structure_id, None, sums_from_row(row), settings.min_voice_responses)
+        for row in await repo.sums_page(session, edition_id, after=after, limit=limit)
+    ]
