@@ -74,7 +74,8 @@ class Audit(Base):
     certified: Mapped[bool]
     grid_code: Mapped[str] = mapped_column(Text)
     grid_version: Mapped[int]
-    status: Mapped[str] = mapped_column(Text)  # scored | pending
+    status: Mapped[str] = mapped_column(Text)  # scored | pending | rejected
+    rejection: Mapped[str | None] = mapped_column(Text)  # why a parked audit could not score
     score: Mapped[Decimal | None] = mapped_column(EXACT)
     points_obtained: Mapped[Decimal | None] = mapped_column(SUM)
     points_possible: Mapped[Decimal | None] = mapped_column(SUM)

@@ -25,6 +25,7 @@ def audit_out(row: Audit) -> AuditScoreOut:
         channel=row.channel,
         revision=row.revision,
         status=row.status,
+        rejection=row.rejection,
         grid_code=row.grid_code,
         grid_version=row.grid_version,
         methodology=row.methodology,

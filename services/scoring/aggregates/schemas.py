@@ -17,7 +17,11 @@ class AuditScoreOut(BaseModel):
     site_id: uuid.UUID
     channel: str
     revision: int
-    status: str = Field(description="scored, or pending until the audit's grid arrives")
+    status: str = Field(
+        description="scored; pending until the audit's grid arrives; rejected when the parked "
+        "audit turned out not to fit its grid (see `rejection`)"
+    )
+    rejection: str | None = None
     grid_code: str
     grid_version: int
     methodology: str | None = Field(description="grid code:version:rules version:engine version")

@@ -272,6 +272,7 @@ class ScoringApplication:
         # A parked audit is scored now unless this batch brings a newer revision of it.
         superseded = {new.audit_id for _, new in changes if new is not None}
         revived = [from_stored(row) for row in parked if row.audit_id not in superseded]
+        revived_ids = {r.audit_id for r in revived}
         for v1_key, v1_grid in v1_grids.items():
             if v1_key not in _shapes:
                 _shapes[v1_key] = shape_from_body(v1_key, v1_grid.model_dump(mode="json"))
@@ -305,7 +306,15 @@ class ScoringApplication:
                 contribute(old, score(old, _shapes[old.grid_key]), -1)
                 edition.structures.add(old.structure_id)
             shape = _shapes.get(new.grid_key)
-            scored = score(new, shape) if shape is not None else None
+            try:
+                scored = score(new, shape) if shape is not None else None
+            except UnscorableAuditEvent as exc:
+                if new.audit_id not in revived_ids:
+                    raise  # an event of this batch: the base isolates and dead-letters it
+                # A parked audit that does not fit its grid must not fail the grid's batch.
+                audit_rows.append({**audit_row(new, shape, None), "status": "rejected",
+                                   "rejection": str(exc)[:2000]})  # fmt: skip
+                continue
             if scored is not None and shape is not None:
                 contribute(new, scored, +1)
                 edition.structures.add(new.structure_id)
@@ -419,6 +428,7 @@ def audit_row(
         "grid_code": audit.grid_key[0],
         "grid_version": audit.grid_key[1],
         "status": "scored" if scored is not None else "pending",
+        "rejection": None,
         "score": scored.score if scored else None,
         "points_obtained": scored.obtained if scored else None,
         "points_possible": scored.possible if scored else None,

@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("grid_code", sa.Text(), nullable=False),
         sa.Column("grid_version", sa.Integer(), nullable=False),
         sa.Column("status", sa.Text(), nullable=False),
+        sa.Column("rejection", sa.Text(), nullable=True),
         sa.Column("score", sa.Numeric(precision=30, scale=10), nullable=True),
         sa.Column("points_obtained", sa.Numeric(precision=40, scale=10), nullable=True),
         sa.Column("points_possible", sa.Numeric(precision=40, scale=10), nullable=True),
