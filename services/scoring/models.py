@@ -65,7 +65,7 @@ class Audit(Base):
     validated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     event_id: Mapped[uuid.UUID]
     subject: Mapped[str] = mapped_column(Text)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    payload: Mapped[str] = mapped_column(Text)  # the event's payload, JSON as received
     structure_id: Mapped[uuid.UUID]
     site_id: Mapped[uuid.UUID]
     channel: Mapped[str] = mapped_column(Text)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy import ARRAY, Column, Row, Table, bindparam, func, or_, select, text, tuple_, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import JSONB, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.models import (
@@ -44,6 +46,57 @@ async def lock(
                 text(f"SELECT count({function}(k)) FROM unnest(CAST(:keys AS bigint[])) AS k"),
                 {"keys": keys},
             )
+
+
+def _pg_type(column: Column[Any]) -> str:
+    return str(column.type.compile(dialect=postgresql.dialect()))
+
+
+def _array_literal(values: Sequence[Any]) -> str:
+    return "{" + ",".join(str(v) for v in values) + "}"
+
+
+async def unnest_upsert(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    conflict: Sequence[str],
+    updates: dict[str, str],
+) -> None:
+    """`INSERT ... SELECT FROM unnest(<one array per column>) ON CONFLICT DO UPDATE`: a whole
+    batch of rows in one statement, one bind parameter per column (PostgreSQL plans and runs
+    it once, where an executemany runs the statement once per row). Array and JSON columns
+    travel as text and are cast per row, since `unnest` would flatten nested arrays."""
+    if not rows:
+        return
+    names = list(rows[0])
+    params: dict[str, Any] = {}
+    sources, selects = [], []
+    for i, name in enumerate(names):
+        column = table.c[name]
+        kind = _pg_type(column)
+        values = [row[name] for row in rows]
+        if isinstance(column.type, ARRAY):
+            params[f"p{i}"] = [None if v is None else _array_literal(v) for v in values]
+            sources.append(f"CAST(:p{i} AS text[])")
+            selects.append(f"CAST(c{i} AS {kind})")
+        elif isinstance(column.type, JSONB):
+            params[f"p{i}"] = [None if v is None else json.dumps(v, separators=(",", ":")) for v in values]
+            sources.append(f"CAST(:p{i} AS text[])")
+            selects.append(f"CAST(c{i} AS jsonb)")
+        else:
+            params[f"p{i}"] = values
+            sources.append(f"CAST(:p{i} AS {kind}[])")
+            selects.append(f"c{i}")
+    aliases = ", ".join(f"c{i}" for i in range(len(names)))
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) "
+        f"SELECT {', '.join(selects)} FROM unnest({', '.join(sources)}) AS u({aliases}) "
+        f"ON CONFLICT ({', '.join(conflict)}) DO "
+        + ("NOTHING" if not updates else "UPDATE SET " + ", ".join(f"{k} = {v}" for k, v in updates.items()))
+    )
+    await session.execute(text(sql), params)
 
 
 def _chunks(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]]:
@@ -83,7 +136,7 @@ async def save_edition_settings(session: AsyncSession, values: dict[str, Any]) -
 
 async def create_edition_states(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(EditionState).on_conflict_do_nothing(), list(rows))
+        await session.execute(insert(EditionState.__table__).on_conflict_do_nothing(), list(rows))
 
 
 async def edition_states(
@@ -113,7 +166,7 @@ async def grids(session: AsyncSession, keys: Iterable[tuple[str, int]]) -> Seque
 
 async def insert_grids(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(Grid).on_conflict_do_nothing(), list(rows))
+        await session.execute(insert(Grid.__table__).on_conflict_do_nothing(), list(rows))
 
 
 async def list_grids(
@@ -128,16 +181,13 @@ async def list_grids(
 # --- audits ---------------------------------------------------------------------------------
 
 
-async def stored_audits(session: AsyncSession, audit_ids: Sequence[uuid.UUID]) -> Sequence[Audit]:
+async def stored_audits(
+    session: AsyncSession, audit_ids: Sequence[uuid.UUID]
+) -> Sequence[Row[Any]]:
     if not audit_ids:
         return []
-    return (
-        await session.scalars(
-            select(Audit)
-            .where(Audit.audit_id.in_(audit_ids))
-            .execution_options(populate_existing=True)
-        )
-    ).all()
+    t = Audit.__table__
+    return (await session.execute(select(t).where(t.c.audit_id.in_(audit_ids)))).all()
 
 
 async def pending_audits(
@@ -160,15 +210,10 @@ async def pending_audits(
 async def upsert_audits(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
-    stmt = insert(Audit)
-    replaced = {c: stmt.excluded[c] for c in rows[0] if c != "audit_id"}
-    for chunk in _chunks(rows):
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[Audit.audit_id], set_={**replaced, "scored_at": func.now()}
-            ),
-            list(chunk),
-        )
+    await unnest_upsert(
+        session, Audit.__table__, rows, conflict=["audit_id"],
+        updates={**{c: f"excluded.{c}" for c in rows[0] if c != "audit_id"}, "scored_at": "now()"},
+    )  # fmt: skip
 
 
 async def audits_page(
@@ -239,37 +284,21 @@ async def count_scored_audits(session: AsyncSession, edition_id: uuid.UUID) -> i
 
 
 async def add_to_cells(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Add deltas to cells (created at their first audit): one upsert per batch."""
-    if not rows:
-        return
-    stmt = insert(Cell)
-    x = stmt.excluded
-    for chunk in _chunks(rows):
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[
-                    Cell.generation,
-                    Cell.edition_id,
-                    Cell.structure_id,
-                    Cell.site_id,
-                    Cell.channel,
-                    Cell.grid_code,
-                    Cell.grid_version,
-                ],
-                set_={
-                    "audits": Cell.audits + x.audits,
-                    "score_total": Cell.score_total + x.score_total,
-                    **{
-                        f"{level}_{part}": getattr(func, f"add_{kind}_arrays")(
-                            getattr(Cell, f"{level}_{part}"), getattr(x, f"{level}_{part}")
-                        )
-                        for level in ("item", "criterion", "step")
-                        for part, kind in (("totals", "numeric"), ("counts", "int"))
-                    },
-                },
-            ),
-            list(chunk),
-        )
+    """Add deltas to cells (created at their first audit): one statement per batch."""
+    arrays = {
+        f"{level}_{part}": f"add_{kind}_arrays(cells.{level}_{part}, excluded.{level}_{part})"
+        for level in ("item", "criterion", "step")
+        for part, kind in (("totals", "numeric"), ("counts", "int"))
+    }
+    await unnest_upsert(
+        session, Cell.__table__, rows,
+        conflict=[c.name for c in Cell.__table__.primary_key],
+        updates={
+            "audits": "cells.audits + excluded.audits",
+            "score_total": "cells.score_total + excluded.score_total",
+            **arrays,
+        },
+    )  # fmt: skip
 
 
 async def cells_of(
@@ -326,23 +355,13 @@ async def structure_rows(
 
 
 async def upsert_structures(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    keys = {"generation", "edition_id", "structure_id"}
     if not rows:
         return
-    stmt = insert(StructureScore)
-    keys = {"generation", "edition_id", "structure_id"}
-    replaced = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
-    for chunk in _chunks(rows):
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[
-                    StructureScore.generation,
-                    StructureScore.edition_id,
-                    StructureScore.structure_id,
-                ],
-                set_={**replaced, "updated_at": func.now()},
-            ),
-            list(chunk),
-        )
+    await unnest_upsert(
+        session, StructureScore.__table__, rows, conflict=sorted(keys),
+        updates={**{c: f"excluded.{c}" for c in rows[0] if c not in keys}, "updated_at": "now()"},
+    )  # fmt: skip
 
 
 async def members(
@@ -385,7 +404,7 @@ async def structures_page(
 async def mark_groups_dirty(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
-    stmt = insert(GroupStats)
+    stmt = insert(GroupStats.__table__)
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[
@@ -433,26 +452,27 @@ async def dirty_editions(session: AsyncSession) -> Sequence[Row[Any]]:
 
 
 async def save_groups(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    for row in rows:
-        g = GroupStats
-        await session.execute(
-            update(g)
-            .where(
-                and_(
-                    g.generation == row["generation"],
-                    g.edition_id == row["edition_id"],
-                    g.kind == row["kind"],
-                    g.key == row["key"],
-                )
-            )
-            .values(
-                structures=row["structures"],
-                audits=row["audits"],
-                figures=row["figures"],
-                dirty=False,
-                refreshed_at=func.now(),
-            )
+    """Store refreshed groups clean (one executemany)."""
+    if not rows:
+        return
+    t = GroupStats.__table__
+    await session.execute(
+        update(t)
+        .where(
+            t.c.generation == bindparam("b_generation"),
+            t.c.edition_id == bindparam("b_edition_id"),
+            t.c.kind == bindparam("b_kind"),
+            t.c.key == bindparam("b_key"),
         )
+        .values(
+            structures=bindparam("b_structures"),
+            audits=bindparam("b_audits"),
+            figures=bindparam("b_figures"),
+            dirty=False,
+            refreshed_at=func.now(),
+        ),
+        [{f"b_{k}": v for k, v in row.items()} for row in rows],
+    )
 
 
 async def group_rows(

@@ -11,13 +11,15 @@ whatever the number of batches, so its cost per audit falls as the rate grows.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -59,7 +61,7 @@ from shared.contracts.scoring import (
     ScoresUpdatedV1,
     StructureFiguresV1,
 )
-from shared.events import EVENT_PAYLOADS, EventEnvelope, Payload
+from shared.events import EVENT_PAYLOADS, EventEnvelope, Payload, new_event
 from shared.outbox import Outbox
 
 STRUCTURES_PER_EVENT = 200  # keeps one scores.updated message well under NATS's 1 MB
@@ -89,6 +91,7 @@ class IncomingAudit:
     stratum_code: str
     structure_type: str
     certified: bool
+    raw: Mapping[str, Any] | None = None  # the payload as received (stored as it came)
 
     @property
     def audit_id(self) -> uuid.UUID:
@@ -113,9 +116,12 @@ def timestamp_key(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
-def incoming(event_id: uuid.UUID, subject: str, payload: Payload) -> IncomingAudit:
+def incoming(
+    event_id: uuid.UUID, subject: str, payload: Payload, raw: Mapping[str, Any] | None = None
+) -> IncomingAudit:
     if isinstance(payload, AuditValidatedV2):
         return IncomingAudit(
+            raw=raw,
             event_id=event_id,
             subject=subject,
             payload=payload,
@@ -129,6 +135,7 @@ def incoming(event_id: uuid.UUID, subject: str, payload: Payload) -> IncomingAud
     # v1 carries neither revision nor groups: a later validation replaces an earlier one, and
     # the structure counts in the sample only (its stratum, type and certification unknown).
     return IncomingAudit(
+        raw=raw,
         event_id=event_id,
         subject=subject,
         payload=payload,
@@ -140,23 +147,16 @@ def incoming(event_id: uuid.UUID, subject: str, payload: Payload) -> IncomingAud
     )
 
 
-def from_stored(row: Audit) -> IncomingAudit:
-    payload = EVENT_PAYLOADS[row.subject].model_validate(row.payload)
-    return incoming(row.event_id, row.subject, payload)
+def from_stored(row: Any) -> IncomingAudit:
+    raw = json.loads(row.payload)
+    payload = EVENT_PAYLOADS[row.subject].model_validate(raw)
+    return incoming(row.event_id, row.subject, payload, raw)
 
 
 def shape_from_body(key: GridKey, body: Mapping[str, Any]) -> GridShape:
     if key[0].startswith(V1_PREFIX):
         shape = grid_shape(grid_from_v1(GridV1.model_validate(body)))
-        return GridShape(
-            code=key[0],
-            version=shape.version,
-            channel=shape.channel,
-            rules_version=shape.rules_version,
-            items=shape.items,
-            criteria=shape.criteria,
-            journey_steps=shape.journey_steps,
-        )
+        return dataclasses.replace(shape, code=key[0])
     return grid_shape(GridPublishedV1.model_validate(body))
 
 
@@ -207,7 +207,7 @@ class ScoringApplication:
         grids = [p for _, p in events if isinstance(p, GridPublishedV1)]
         voices = [p for _, p in events if isinstance(p, CitizenVoiceReceivedV1)]
         audits = [
-            incoming(e.id, e.subject, p)
+            incoming(e.id, e.subject, p, e.payload)
             for e, p in events
             if isinstance(p, AuditValidatedV1 | AuditValidatedV2)
         ]
@@ -322,7 +322,7 @@ class ScoringApplication:
                 if held is None or attributes_key(new) > attributes_key(held):
                     edition.candidates[new.structure_id] = new
                 announced.append(
-                    AuditScoredV1(
+                    AuditScoredV1.model_construct(  # values computed here, of the right types
                         audit_id=new.audit_id,
                         edition_id=new.edition_id,
                         structure_id=new.structure_id,
@@ -344,8 +344,8 @@ class ScoringApplication:
         for edition_id, edition in per_edition.items():
             await self._announce(session, edition_id, edition)
         if self.options.publish_audit_scores:
-            for message in announced:
-                await self.outbox.add(session, message, edition=message.edition_id)
+            for edition_id, messages in group_by_edition(announced).items():
+                await add_many(self.outbox, session, messages, edition=edition_id)
 
     async def _edition_states(
         self, session: AsyncSession, edition_ids: Sequence[uuid.UUID]
@@ -398,13 +398,31 @@ def settings_from_row(row: Any) -> ScoringSettings:
     )
 
 
-def group_by_edition(
-    voices: Sequence[CitizenVoiceReceivedV1],
-) -> dict[uuid.UUID, list[CitizenVoiceReceivedV1]]:
-    out: dict[uuid.UUID, list[CitizenVoiceReceivedV1]] = defaultdict(list)
-    for voice in voices:
-        out[voice.edition_id].append(voice)
+EditionPayload = TypeVar("EditionPayload", CitizenVoiceReceivedV1, AuditScoredV1)
+
+
+def group_by_edition(payloads: Sequence[EditionPayload]) -> dict[uuid.UUID, list[EditionPayload]]:
+    out: dict[uuid.UUID, list[EditionPayload]] = defaultdict(list)
+    for payload in payloads:
+        out[payload.edition_id].append(payload)
     return out
+
+
+async def add_many(
+    outbox: Outbox, session: AsyncSession, payloads: Sequence[Payload], *, edition: uuid.UUID
+) -> None:
+    """Several outbox rows in one statement. The shared outbox gains `add_many` on the
+    throughput branch; until it is merged, the same insert is done here."""
+    if hasattr(outbox, "add_many"):
+        await outbox.add_many(session, payloads, edition=edition)
+        return
+    envelopes = [new_event(p, edition=edition) for p in payloads]
+    await repo.unnest_upsert(
+        session, outbox.table,
+        [{"event_id": e.id, "subject": e.subject, "envelope": e.model_dump(mode="json")}
+         for e in envelopes],
+        conflict=["event_id"], updates={},
+    )  # fmt: skip
 
 
 def audit_row(
@@ -418,7 +436,10 @@ def audit_row(
         "validated_at": p.validated_at,
         "event_id": audit.event_id,
         "subject": audit.subject,
-        "payload": p.model_dump(mode="json"),
+        "payload": json.dumps(
+            audit.raw if audit.raw is not None else p.model_dump(mode="json"),
+            separators=(",", ":"),
+        ),
         "structure_id": p.structure_id,
         "site_id": p.site_id,
         "channel": p.channel,
@@ -653,19 +674,18 @@ async def announce(
         payloads[i : i + STRUCTURES_PER_EVENT]
         for i in range(0, len(payloads), STRUCTURES_PER_EVENT)
     ]
-    for index, chunk in enumerate(chunks or [[]]):
-        await outbox.add(
-            session,
-            ScoresUpdatedV1(
-                edition_id=edition_id,
-                generation=generation,
-                full=full,
-                structures=chunk,
-                groups=list(groups) if index == 0 else [],
-                perceived=list(perceived) if index == 0 else [],
-            ),
-            edition=edition_id,
+    messages = [
+        ScoresUpdatedV1(
+            edition_id=edition_id,
+            generation=generation,
+            full=full,
+            structures=chunk,
+            groups=list(groups) if index == 0 else [],
+            perceived=list(perceived) if index == 0 else [],
         )
+        for index, chunk in enumerate(chunks or [[]])
+    ]
+    await add_many(outbox, session, messages, edition=edition_id)
 
 
 async def settle(

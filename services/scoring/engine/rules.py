@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
 
 from shared.contracts.fieldwork import (
     MEASURED_TYPES,
@@ -36,18 +36,18 @@ class UnscorableAudit(ValueError):
     """The answers do not fit the grid; the audit cannot be scored."""
 
 
+# 60 significant digits: every intermediate of a score is exact or far below `SCALE`.
+WIDE = Context(prec=60, rounding=ROUND_HALF_EVEN)
+
+
 def exact(value: Decimal) -> Decimal:
     """The stored form of a rational figure: `SCALE` decimals, half-even."""
-    with localcontext() as ctx:
-        ctx.prec = 60
-        return value.quantize(SCALE, rounding=ROUND_HALF_EVEN)
+    return value.quantize(SCALE, context=WIDE)
 
 
 def ratio(numerator: Decimal, denominator: Decimal) -> Decimal:
     """numerator / denominator, computed with ample precision then stored exactly."""
-    with localcontext() as ctx:
-        ctx.prec = 60
-        return exact(numerator / denominator)
+    return WIDE.divide(numerator, denominator).quantize(SCALE, context=WIDE)
 
 
 def display(value: Decimal) -> Decimal:
@@ -66,6 +66,8 @@ class GridShape:
     items: tuple[GridItemV2, ...]
     criteria: tuple[str, ...]
     journey_steps: tuple[str, ...]
+    # Per item: its maximum points (0 when the item is never scored), computed once.
+    max_points: tuple[Decimal, ...] = ()
 
     @property
     def methodology(self) -> str:
@@ -83,6 +85,10 @@ def grid_shape(grid: GridPublishedV1) -> GridShape:
         items=tuple(grid.items),
         criteria=criteria,
         journey_steps=steps,
+        max_points=tuple(
+            _max_points(item, item.rule) if scored_item(item) and item.rule else Decimal(0)
+            for item in grid.items
+        ),
     )
 
 
@@ -214,17 +220,16 @@ def score_answers(grid: GridShape, answers: Sequence[AnswerV2]) -> ScoredAudit:
     criteria: list[list[Decimal]] = [[Decimal(0), Decimal(0)] for _ in grid.criteria]
     steps: list[list[Decimal]] = [[Decimal(0), Decimal(0)] for _ in grid.journey_steps]
     obtained = possible = Decimal(0)
-    for item in grid.items:
+    for item, top in zip(grid.items, grid.max_points, strict=True):
         answer = by_code.get(item.code)
-        if answer is None or answer.not_applicable or not scored_item(item):
+        if answer is None or answer.not_applicable or top == 0:
             items.append(None)
             continue
         assert item.rule is not None
-        with localcontext() as ctx:
-            ctx.prec = 60
-            value = answer.value if item.answer_type == "yes_no" else number(answer.value)
-            got = item.weight * _rule_points(item, item.rule, value)
-            got = got / _max_points(item, item.rule)
+        value = answer.value if item.answer_type == "yes_no" else number(answer.value)
+        got = WIDE.divide(
+            WIDE.multiply(item.weight, _rule_points(item, item.rule, value)), top
+        )
         entry = (got, item.weight)
         items.append(entry)
         for bucket in (criteria[criterion_at[item.criterion]], steps[step_at[item.journey_step]]):

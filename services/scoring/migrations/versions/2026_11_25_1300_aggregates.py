@@ -43,7 +43,7 @@ def upgrade() -> None:
         sa.Column("validated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("event_id", sa.Uuid(), nullable=False),
         sa.Column("subject", sa.Text(), nullable=False),
-        sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("structure_id", sa.Uuid(), nullable=False),
         sa.Column("site_id", sa.Uuid(), nullable=False),
         sa.Column("channel", sa.Text(), nullable=False),
