@@ -232,8 +232,12 @@ async def batch_rate(
                 (
                     await session.scalars(
                         insert(inbox)
-                        .values([{"consumer": DURABLE, "event_id": e.id, "subject": e.subject}
-                                 for e, _ in events])  # fmt: skip
+                        .values(
+                            [
+                                {"consumer": DURABLE, "event_id": e.id, "subject": e.subject}
+                                for e, _ in events
+                            ]
+                        )
                         .on_conflict_do_nothing()
                         .returning(inbox.c.event_id)
                     )
@@ -274,7 +278,7 @@ async def service_rate(database_url: str, nats_url: str, n: int) -> float:
     async with app.router.lifespan_context(app):
         conn = await asyncpg.connect(database_url)
         try:
-            while (await conn.fetchval("SELECT count(*) FROM scoring.inbox")) < n:
+            while (await conn.fetchval("SELECT count(*) FROM scoring.inbox")) < n:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
         finally:
             await conn.close()
@@ -291,7 +295,7 @@ async def one_size(
     try:
         for info in await js.streams_info():
             await js.delete_stream(info.config.name)
-    except Exception:  # noqa: S110 - no stream yet
+    except Exception:
         pass
     await ensure_stream(js, "fieldwork")
     await ensure_stream(js, "scoring")
@@ -324,7 +328,7 @@ async def measure(
                         costs[large], "µs", costs[small]))  # fmt: skip
     # The service's own consumer (per-event adapter in this branch), on a sample.
     database_url = await fresh_database()
-    edition, events = edition_events(SERVICE_SAMPLE, seed=2)
+    _, events = edition_events(SERVICE_SAMPLE, seed=2)
     nc = await nats.connect(nats_url)
     js = nc.jetstream(timeout=30)
     for info in await js.streams_info():
@@ -388,11 +392,11 @@ def main() -> None:
             server.stop()
             pg.stop()
     width = max(len(r["name"]) for r in rows)
-    print(f"{'benchmark':<{width}}  {'value':>12}  unit       {'reference':>10}  ratio")
+    print(f"{'benchmark':<{width}}  {'value':>12}  unit       {'reference':>10}  ratio")  # noqa: T201
     for r in rows:
         ref = "" if r.get("reference") is None else f"{r['reference']:>10,.0f}"
         ratio = "" if r.get("ratio") is None else f"{r['ratio']:.2f}"
-        print(f"{r['name']:<{width}}  {r['value']:>12,.1f}  {r['unit']:<9}  {ref:>10}  {ratio}")
+        print(f"{r['name']:<{width}}  {r['value']:>12,.1f}  {r['unit']:<9}  {ref:>10}  {ratio}")  # noqa: T201
     out = Path(__file__).resolve().parent.parent / ".bench" / "latest.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(rows, indent=2, ensure_ascii=False))

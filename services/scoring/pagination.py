@@ -32,7 +32,11 @@ def decode_cursor(cursor: str | None, parts: int) -> list[str] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw)
-        if not isinstance(key, list) or len(key) != parts or not all(isinstance(k, str) for k in key):
+        if (
+            not isinstance(key, list)
+            or len(key) != parts
+            or not all(isinstance(k, str) for k in key)
+        ):
             raise TypeError("bad cursor")
     except (ValueError, TypeError) as exc:
         raise Unprocessable("the cursor is not one this API returned") from exc

@@ -40,9 +40,7 @@ async def figures(
                 "figures": r.figures,
             }
             for r in await session.execute(
-                text(
-                    "SELECT * FROM structure_scores WHERE edition_id = :e AND generation = :g"
-                ),
+                text("SELECT * FROM structure_scores WHERE edition_id = :e AND generation = :g"),
                 {"e": edition_id, "g": generation},
             )
         }

@@ -157,9 +157,7 @@ async def test_v2_audits_wait_for_their_grid_and_poison_is_dead_lettered(
         assert Decimal(sample["figures"]["mean"]) == Decimal(str(body["score"]))
 
         async def perceived() -> dict | None:  # type: ignore[type-arg]
-            r = await client.get(
-                f"/v1/editions/{edition_id}/perceived-quality", headers=operator
-            )
+            r = await client.get(f"/v1/editions/{edition_id}/perceived-quality", headers=operator)
             items = r.json()["items"]
             return items[0] if items and items[0]["responses"] == 3 else None
 

@@ -84,8 +84,8 @@ def test_every_answer_type_by_its_rule_and_curve() -> None:
         answers(answered=True, delay=Decimal(7), clarity=Decimal(2), rings=Decimal(6),
                 transfers=Decimal(1), comment="polite"),
     )  # fmt: skip
-    # answered 3/3; delay within 10 → 0.5 × 2 = 1; clarity 2/4 × 1.5 = 0.75;
-    # rings beyond 5 → 0.5/2 × 1 = 0.25; transfers ≤ 2 → 0.3 × 1; free text not scored.
+    # answered 3/3; delay within 10 → 0.5 x 2 = 1; clarity 2/4 x 1.5 = 0.75;
+    # rings beyond 5 → 0.5/2 x 1 = 0.25; transfers ≤ 2 → 0.3 x 1; free text not scored.
     assert result.obtained == Decimal("5.3")
     assert result.possible == Decimal("8.5")
     assert result.score == Decimal("62.3529411765")
@@ -124,7 +124,9 @@ def test_not_applicable_leaves_the_denominator_and_numbers_may_travel_as_text() 
           "transfers": Decimal(1), "ghost": True}, "ghost: not an item"),
     ],
 )  # fmt: skip
-def test_answers_that_do_not_fit_the_grid_are_refused(values: dict[str, object], message: str) -> None:
+def test_answers_that_do_not_fit_the_grid_are_refused(
+    values: dict[str, object], message: str
+) -> None:
     with pytest.raises(UnscorableAudit, match=message):
         score_answers(grid_shape(grid("email", "email")), answers(**values))
 
@@ -166,7 +168,7 @@ def test_group_statistics() -> None:
     assert Decimal(f["median"]) == 70
     assert Decimal(f["q1"]) == 60
     assert Decimal(f["q3"]) == 80
-    assert Decimal(f["p10"]) == 54  # 50 + 0.4 × 10
+    assert Decimal(f["p10"]) == 54  # 50 + 0.4 x 10
     assert Decimal(f["p90"]) == 86
     assert (Decimal(f["min"]), Decimal(f["max"])) == (50, 90)
     assert Decimal(f["stddev"]) == Decimal("14.1421356237")  # sqrt(200)

@@ -122,13 +122,18 @@ async def structure(
 
 
 async def groups(session: AsyncSession, edition_id: uuid.UUID) -> Sequence[GroupOut]:
-    """Every group of the edition (a few dozen at most: kinds × strata / types)."""
+    """Every group of the edition (a few dozen at most: kinds x strata / types)."""
     generation = await _generation(session, edition_id)
     return [
         GroupOut(
-            edition_id=g.edition_id, generation=g.generation, kind=g.kind, key=g.key,
-            structures=g.structures, audits=g.audits, figures=g.figures,
+            edition_id=g.edition_id,
+            generation=g.generation,
+            kind=g.kind,
+            key=g.key,
+            structures=g.structures,
+            audits=g.audits,
+            figures=g.figures,
             refreshed_at=g.refreshed_at,
-        )  # fmt: skip
+        )
         for g in await repo.group_rows(session, generation, edition_id)
     ]

@@ -6,9 +6,9 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ARRAY, Column, Row, Table, bindparam, func, or_, select, text, tuple_, update
+from sqlalchemy import ARRAY, Column, Table, bindparam, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,13 @@ from services.scoring.models import (
     GroupStats,
     StructureScore,
 )
+
+AUDITS = cast(Table, Audit.__table__)
+CELLS = cast(Table, Cell.__table__)
+STRUCTURES = cast(Table, StructureScore.__table__)
+GROUPS = cast(Table, GroupStats.__table__)
+GRIDS = cast(Table, Grid.__table__)
+STATES = cast(Table, EditionState.__table__)
 
 MAX_ROWS_PER_STATEMENT = 1000  # keeps bind parameters under asyncpg's 32,767
 
@@ -49,7 +56,7 @@ async def lock(
 
 
 def _pg_type(column: Column[Any]) -> str:
-    return str(column.type.compile(dialect=postgresql.dialect()))
+    return str(column.type.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
 
 
 def _array_literal(values: Sequence[Any]) -> str:
@@ -82,7 +89,9 @@ async def unnest_upsert(
             sources.append(f"CAST(:p{i} AS text[])")
             selects.append(f"CAST(c{i} AS {kind})")
         elif isinstance(column.type, JSONB):
-            params[f"p{i}"] = [None if v is None else json.dumps(v, separators=(",", ":")) for v in values]
+            params[f"p{i}"] = [
+                None if v is None else json.dumps(v, separators=(",", ":")) for v in values
+            ]
             sources.append(f"CAST(:p{i} AS text[])")
             selects.append(f"CAST(c{i} AS jsonb)")
         else:
@@ -94,7 +103,11 @@ async def unnest_upsert(
         f"INSERT INTO {table.name} ({', '.join(names)}) "
         f"SELECT {', '.join(selects)} FROM unnest({', '.join(sources)}) AS u({aliases}) "
         f"ON CONFLICT ({', '.join(conflict)}) DO "
-        + ("NOTHING" if not updates else "UPDATE SET " + ", ".join(f"{k} = {v}" for k, v in updates.items()))
+        + (
+            "NOTHING"
+            if not updates
+            else "UPDATE SET " + ", ".join(f"{k} = {v}" for k, v in updates.items())
+        )
     )
     await session.execute(text(sql), params)
 
@@ -136,7 +149,7 @@ async def save_edition_settings(session: AsyncSession, values: dict[str, Any]) -
 
 async def create_edition_states(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(EditionState.__table__).on_conflict_do_nothing(), list(rows))
+        await session.execute(insert(STATES).on_conflict_do_nothing(), list(rows))
 
 
 async def edition_states(
@@ -151,7 +164,7 @@ async def edition_states(
 # --- grids ----------------------------------------------------------------------------------
 
 
-async def grids(session: AsyncSession, keys: Iterable[tuple[str, int]]) -> Sequence[Row[Any]]:
+async def grids(session: AsyncSession, keys: Iterable[tuple[str, int]]) -> Sequence[Any]:
     wanted = list(keys)
     if not wanted:
         return []
@@ -166,7 +179,7 @@ async def grids(session: AsyncSession, keys: Iterable[tuple[str, int]]) -> Seque
 
 async def insert_grids(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(Grid.__table__).on_conflict_do_nothing(), list(rows))
+        await session.execute(insert(GRIDS).on_conflict_do_nothing(), list(rows))
 
 
 async def list_grids(
@@ -181,12 +194,10 @@ async def list_grids(
 # --- audits ---------------------------------------------------------------------------------
 
 
-async def stored_audits(
-    session: AsyncSession, audit_ids: Sequence[uuid.UUID]
-) -> Sequence[Row[Any]]:
+async def stored_audits(session: AsyncSession, audit_ids: Sequence[uuid.UUID]) -> Sequence[Any]:
     if not audit_ids:
         return []
-    t = Audit.__table__
+    t = AUDITS
     return (await session.execute(select(t).where(t.c.audit_id.in_(audit_ids)))).all()
 
 
@@ -211,7 +222,7 @@ async def upsert_audits(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     if not rows:
         return
     await unnest_upsert(
-        session, Audit.__table__, rows, conflict=["audit_id"],
+        session, AUDITS, rows, conflict=["audit_id"],
         updates={**{c: f"excluded.{c}" for c in rows[0] if c != "audit_id"}, "scored_at": "now()"},
     )  # fmt: skip
 
@@ -291,8 +302,8 @@ async def add_to_cells(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
         for part, kind in (("totals", "numeric"), ("counts", "int"))
     }
     await unnest_upsert(
-        session, Cell.__table__, rows,
-        conflict=[c.name for c in Cell.__table__.primary_key],
+        session, CELLS, rows,
+        conflict=[c.name for c in CELLS.primary_key],
         updates={
             "audits": "cells.audits + excluded.audits",
             "score_total": "cells.score_total + excluded.score_total",
@@ -359,14 +370,12 @@ async def upsert_structures(session: AsyncSession, rows: Sequence[dict[str, Any]
     if not rows:
         return
     await unnest_upsert(
-        session, StructureScore.__table__, rows, conflict=sorted(keys),
+        session, STRUCTURES, rows, conflict=sorted(keys),
         updates={**{c: f"excluded.{c}" for c in rows[0] if c not in keys}, "updated_at": "now()"},
     )  # fmt: skip
 
 
-async def members(
-    session: AsyncSession, generation: int, edition_id: uuid.UUID
-) -> Sequence[Row[Any]]:
+async def members(session: AsyncSession, generation: int, edition_id: uuid.UUID) -> Sequence[Any]:
     """Every structure of an edition's generation with what group statistics need."""
     s = StructureScore
     return (
@@ -404,7 +413,7 @@ async def structures_page(
 async def mark_groups_dirty(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
-    stmt = insert(GroupStats.__table__)
+    stmt = insert(GROUPS)
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[
@@ -442,7 +451,7 @@ async def due_groups(
     return (await session.scalars(query)).all()
 
 
-async def dirty_editions(session: AsyncSession) -> Sequence[Row[Any]]:
+async def dirty_editions(session: AsyncSession) -> Sequence[Any]:
     g = GroupStats
     return (
         await session.execute(
@@ -455,7 +464,7 @@ async def save_groups(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
     """Store refreshed groups clean (one executemany)."""
     if not rows:
         return
-    t = GroupStats.__table__
+    t = GROUPS
     await session.execute(
         update(t)
         .where(
@@ -497,7 +506,7 @@ async def delete_generation(session: AsyncSession, edition_id: uuid.UUID, genera
         )
 
 
-async def structure_attributes(session: AsyncSession, edition_id: uuid.UUID) -> Sequence[Row[Any]]:
+async def structure_attributes(session: AsyncSession, edition_id: uuid.UUID) -> Sequence[Any]:
     """Each structure's stratum, type and certification, from its latest validated scored audit."""
     a = Audit
     return (

@@ -44,7 +44,7 @@ from services.scoring.engine.rules import (
     score_answers,
     score_v1,
 )
-from services.scoring.models import Audit, EditionState
+from services.scoring.models import EditionState
 from services.scoring.voice import service as voice_service
 from shared.consumer import PermanentEventError
 from shared.contracts.fieldwork import (
@@ -291,9 +291,11 @@ class ScoringApplication:
         def contribute(audit: IncomingAudit, scored: ScoredAudit, sign: int) -> None:
             state = per_edition[audit.edition_id].state
             generations = [state.generation]
-            if state.building_generation is not None and state.rescore_cursor is not None:
-                if audit.audit_id <= state.rescore_cursor:
-                    generations.append(state.building_generation)
+            cursor = state.rescore_cursor
+            replayed = cursor is not None and audit.audit_id <= cursor
+            if state.building_generation is not None and replayed:
+                # The re-score has replayed this audit already: it follows the change too.
+                generations.append(state.building_generation)
             for generation in generations:
                 key = (generation, audit.edition_id, audit.structure_id, audit.payload.site_id,
                        audit.payload.channel, *audit.grid_key)  # fmt: skip

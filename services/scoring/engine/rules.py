@@ -97,7 +97,7 @@ class ScoredAudit:
     """An audit's points, overall and per item / criterion / journey step.
 
     Per-level entries are `(obtained, possible)` in the grid shape's orders, `None` where
-    nothing applicable was scored; `score` is 100 × obtained / possible, stored exactly.
+    nothing applicable was scored; `score` is 100 x obtained / possible, stored exactly.
     """
 
     score: Decimal
@@ -192,11 +192,12 @@ def answer_problems_v2(grid: GridShape, answers: Sequence[AnswerV2]) -> list[str
         kind = item.answer_type
         if kind == "free_text":
             continue
-        value = given.value if kind == "yes_no" else number(given.value)
         if kind == "yes_no":
-            if not isinstance(value, bool):
+            if not isinstance(given.value, bool):
                 problems.append(f"{item.code}: expects yes/no (true or false)")
-        elif value is None:
+            continue
+        value = number(given.value)
+        if value is None:
             problems.append(f"{item.code}: expects a number")
         elif kind == "scale" and (
             value != value.to_integral() or not 0 <= value <= (item.scale_max or 0)
@@ -227,9 +228,7 @@ def score_answers(grid: GridShape, answers: Sequence[AnswerV2]) -> ScoredAudit:
             continue
         assert item.rule is not None
         value = answer.value if item.answer_type == "yes_no" else number(answer.value)
-        got = WIDE.divide(
-            WIDE.multiply(item.weight, _rule_points(item, item.rule, value)), top
-        )
+        got = WIDE.divide(WIDE.multiply(item.weight, _rule_points(item, item.rule, value)), top)
         entry = (got, item.weight)
         items.append(entry)
         for bucket in (criteria[criterion_at[item.criterion]], steps[step_at[item.journey_step]]):
@@ -276,8 +275,8 @@ def grid_from_v1(grid: GridV1) -> GridPublishedV1:
                 label_fr=item.label,
                 label_en=item.label,
                 criterion=item.criterion,
-                journey_step=item.journey_step,
-                answer_type=kind,
+                journey_step=item.journey_step,  # type: ignore[arg-type]  # v1: any text
+                answer_type=kind,  # type: ignore[arg-type]
                 scale_max=item.scale_max,
                 rule=rule,
                 weight=item.weight,

@@ -112,7 +112,7 @@ async def finish(session: AsyncSession, outbox: Outbox, state: EditionState) -> 
     wanted = sorted({g for row in structures for g in groups_of(
         row["stratum_code"], row["structure_type"], row["certified"])})  # fmt: skip
     figures = compute_groups(await repo.members(session, generation, edition_id), settings, wanted)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"generation": generation, "edition_id": edition_id, "kind": kind, "key": key}
         for kind, key in wanted
     ]

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,7 +45,7 @@ async def add_to_sums(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
 
 async def sums_of(
     session: AsyncSession, edition_id: uuid.UUID, structure_ids: Sequence[uuid.UUID]
-) -> Sequence[Row[Any]]:
+) -> Sequence[Any]:
     v = VoiceSums
     return (
         await session.execute(
@@ -56,7 +56,7 @@ async def sums_of(
 
 async def sums_page(
     session: AsyncSession, edition_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
-) -> Sequence[Row[Any]]:
+) -> Sequence[Any]:
     v = VoiceSums
     query = (
         select(

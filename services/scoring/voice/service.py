@@ -23,7 +23,8 @@ SUMMED = tuple(f.name for f in fields(VoiceContribution))
 
 
 def _add(a: VoiceContribution, b: VoiceContribution) -> VoiceContribution:
-    return VoiceContribution(**{n: getattr(a, n) + getattr(b, n) for n in SUMMED})
+    values: dict[str, Any] = {n: getattr(a, n) + getattr(b, n) for n in SUMMED}
+    return VoiceContribution(**values)
 
 
 def figures(
@@ -35,9 +36,8 @@ def figures(
 
 
 def sums_from_row(row: Any) -> VoiceContribution:
-    return VoiceContribution(
-        **{n: (getattr(row, n) if getattr(row, n) is not None else 0) for n in SUMMED}
-    )
+    values: dict[str, Any] = {n: getattr(row, n) or 0 for n in SUMMED}
+    return VoiceContribution(**values)
 
 
 async def apply(
