@@ -102,6 +102,19 @@ class PerceivedQualityV1(Payload):
     participation_rate: Decimal | None = Field(description="participants / population, 0..1")
 
 
+class AuditScoreV1(Payload):
+    """One audit's score, as scored (or re-scored after a new revision) in the batch."""
+
+    audit_id: uuid.UUID
+    structure_id: uuid.UUID
+    site_id: uuid.UUID
+    channel: str
+    revision: int
+    score: Decimal = Field(ge=0, le=100, description="2 decimals, half-up")
+    score_exact: Decimal = Field(ge=0, le=100, description="10 decimals")
+    methodology: str = Field(description="grid code:version:rules version:engine version")
+
+
 class ScoresUpdatedV1(Payload):
     """The figures that changed in one consumer batch (or, `full` true, every figure of a
     generation just swapped in by a re-score, possibly over several events). A reader keeps,
@@ -113,6 +126,9 @@ class ScoresUpdatedV1(Payload):
     structures: list[StructureFiguresV1]
     groups: list[GroupFiguresV1]
     perceived: list[PerceivedQualityV1] = Field(default_factory=list)
+    audits: list[AuditScoreV1] = Field(
+        default_factory=list, description="the audits scored in this batch (not on a re-score)"
+    )
 
 
 PAYLOADS: dict[str, type[Payload]] = {

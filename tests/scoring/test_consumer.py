@@ -53,7 +53,7 @@ async def test_validated_audit_is_scored_and_announced(make_settings, token, nat
     js = nc.jetstream()
     await ensure_stream(js, "fieldwork")
     await ensure_stream(js, "scoring")
-    scored = await js.subscribe("scoring.audit.scored.v1", stream="SCORING")
+    updated = await js.subscribe("scoring.scores.updated.v1", stream="SCORING")
     async with running(app) as client:
         await js.publish(event.subject, event.model_dump_json().encode(),
                          headers={"Nats-Msg-Id": str(event.id)})  # fmt: skip
@@ -67,10 +67,14 @@ async def test_validated_audit_is_scored_and_announced(make_settings, token, nat
 
         body = await eventually(score)
         assert Decimal(str(body["score"])) == Decimal("75.00")
-        message = await scored.next_msg(timeout=10)
-        announced = json.loads(message.data)
-        assert announced["payload"]["audit_id"] == str(payload.audit_id)
-        assert announced["payload"]["score"] == "75.00"
+        message = await updated.next_msg(timeout=10)
+        announced = json.loads(message.data)["payload"]
+        assert [a["audit_id"] for a in announced["audits"]] == [str(payload.audit_id)]
+        assert announced["audits"][0]["score"] == "75.00"
+        assert announced["structures"][0]["channels"]["email"] == {
+            "score": "75.0000000000",
+            "audits": 1,
+        }
     await nc.close()
 
 

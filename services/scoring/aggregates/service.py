@@ -56,6 +56,7 @@ from shared.contracts.fieldwork import (
 )
 from shared.contracts.scoring import (
     AuditScoredV1,
+    AuditScoreV1,
     GroupFiguresV1,
     PerceivedQualityV1,
     ScoresUpdatedV1,
@@ -64,7 +65,9 @@ from shared.contracts.scoring import (
 from shared.events import EVENT_PAYLOADS, EventEnvelope, Payload, new_event
 from shared.outbox import Outbox
 
-STRUCTURES_PER_EVENT = 200  # keeps one scores.updated message well under NATS's 1 MB
+# Keep one scores.updated message well under NATS's 1 MB (a structure's figures ~4 KB).
+STRUCTURES_PER_EVENT = 100
+AUDITS_PER_EVENT = 1000
 V1_PREFIX = "v1:"
 
 GridKey = tuple[str, int]
@@ -186,12 +189,13 @@ class EditionBatch:
     structures: set[uuid.UUID] = field(default_factory=set)
     candidates: dict[uuid.UUID, IncomingAudit] = field(default_factory=dict)
     perceived: list[PerceivedQualityV1] = field(default_factory=list)
+    audits: list[AuditScoreV1] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class BatchOptions:
     group_refresh_seconds: float = 0.0
-    publish_audit_scores: bool = True
+    publish_audit_scores: bool = False
 
 
 class ScoringApplication:
@@ -286,7 +290,7 @@ class ScoringApplication:
         }
         deltas: dict[tuple[Any, ...], CellDelta] = defaultdict(CellDelta)
         audit_rows: list[dict[str, Any]] = []
-        announced: list[AuditScoredV1] = []
+        announced: list[AuditScoredV1] = []  # the per-audit event, when still published
 
         def contribute(audit: IncomingAudit, scored: ScoredAudit, sign: int) -> None:
             state = per_edition[audit.edition_id].state
@@ -323,18 +327,31 @@ class ScoringApplication:
                 held = edition.candidates.get(new.structure_id)
                 if held is None or attributes_key(new) > attributes_key(held):
                     edition.candidates[new.structure_id] = new
-                announced.append(
-                    AuditScoredV1.model_construct(  # values computed here, of the right types
+                edition.audits.append(
+                    AuditScoreV1.model_construct(  # values computed here, of the right types
                         audit_id=new.audit_id,
-                        edition_id=new.edition_id,
                         structure_id=new.structure_id,
                         site_id=new.payload.site_id,
                         channel=new.payload.channel,
+                        revision=new.revision,
                         score=display(scored.score),
-                        points_obtained=scored.obtained,
-                        points_possible=scored.possible,
+                        score_exact=scored.score,
+                        methodology=shape.methodology,
                     )
                 )
+                if self.options.publish_audit_scores:
+                    announced.append(
+                        AuditScoredV1.model_construct(
+                            audit_id=new.audit_id,
+                            edition_id=new.edition_id,
+                            structure_id=new.structure_id,
+                            site_id=new.payload.site_id,
+                            channel=new.payload.channel,
+                            score=display(scored.score),
+                            points_obtained=scored.obtained,
+                            points_possible=scored.possible,
+                        )
+                    )
             audit_rows.append(audit_row(new, shape, scored))
 
         await repo.upsert_audits(session, audit_rows)
@@ -345,7 +362,7 @@ class ScoringApplication:
             )
         for edition_id, edition in per_edition.items():
             await self._announce(session, edition_id, edition)
-        if self.options.publish_audit_scores:
+        if announced:
             for edition_id, messages in group_by_edition(announced).items():
                 await add_many(self.outbox, session, messages, edition=edition_id)
 
@@ -383,7 +400,7 @@ class ScoringApplication:
             older_than_seconds=self.options.group_refresh_seconds,
         )  # fmt: skip
         await announce(self.outbox, session, edition_id, generation, structures, groups,
-                       edition.perceived)  # fmt: skip
+                       edition.perceived, audits=edition.audits)  # fmt: skip
 
 
 def attributes_key(audit: IncomingAudit) -> str:
@@ -666,26 +683,32 @@ async def announce(
     perceived: Sequence[PerceivedQualityV1],
     *,
     full: bool = False,
+    audits: Sequence[AuditScoreV1] = (),
 ) -> None:
     """One `scoring.scores.updated.v1` per batch and edition (more when it names many
-    structures, `STRUCTURES_PER_EVENT` each; groups and perceived quality ride the first)."""
+    structures or audits, `STRUCTURES_PER_EVENT` / `AUDITS_PER_EVENT` each; groups and
+    perceived quality ride the first)."""
     payloads = [structure_payload(row) for row, _ in structures]
-    if not payloads and not groups and not perceived:
+    if not payloads and not groups and not perceived and not audits:
         return
     chunks = [
         payloads[i : i + STRUCTURES_PER_EVENT]
         for i in range(0, len(payloads), STRUCTURES_PER_EVENT)
+    ]
+    audit_chunks = [
+        list(audits[i : i + AUDITS_PER_EVENT]) for i in range(0, len(audits), AUDITS_PER_EVENT)
     ]
     messages = [
         ScoresUpdatedV1(
             edition_id=edition_id,
             generation=generation,
             full=full,
-            structures=chunk,
+            structures=chunks[index] if index < len(chunks) else [],
             groups=list(groups) if index == 0 else [],
             perceived=list(perceived) if index == 0 else [],
+            audits=audit_chunks[index] if index < len(audit_chunks) else [],
         )
-        for index, chunk in enumerate(chunks or [[]])
+        for index in range(max(len(chunks), len(audit_chunks), 1))
     ]
     await add_many(outbox, session, messages, edition=edition_id)
 
