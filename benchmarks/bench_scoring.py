@@ -130,8 +130,11 @@ def envelope(subject: str, payload: dict[str, Any], edition: str | None) -> tupl
     return event_id, json.dumps(body, separators=(",", ":")).encode()
 
 
-def edition_events(n: int, seed: int = 1) -> tuple[str, list[tuple[str, str, bytes]]]:
-    """An edition of `n` validated audits (13 per structure) and its 5 grids."""
+def edition_events(
+    n: int, seed: int = 1, *, shuffled: bool = True
+) -> tuple[str, list[tuple[str, str, bytes]]]:
+    """An edition of `n` validated audits (13 per structure) and its 5 grids, the audits in
+    random order (as fieldwork validates them over months) unless `shuffled` is false."""
     rng = random.Random(seed)
     edition = str(uuid.uuid4())
     tag = edition[:8]
@@ -168,6 +171,10 @@ def edition_events(n: int, seed: int = 1) -> tuple[str, list[tuple[str, str, byt
         }  # fmt: skip
         event_id, data = envelope(subject, payload, edition)
         out.append((subject, event_id, data))
+    if shuffled:
+        audits = out[5:]
+        rng.shuffle(audits)
+        out[5:] = audits
     return edition, out
 
 
