@@ -194,3 +194,10 @@ def test_perceived_quality_is_withheld_below_the_minimum() -> None:
     hidden = perceived(sums, 3)
     assert not hidden.published
     assert hidden.satisfaction_index is None
+
+
+def test_a_structure_known_only_from_v1_audits_counts_in_the_sample_only() -> None:
+    from services.scoring.aggregates.rules import groups_of
+
+    assert groups_of("", "", False) == [("sample", "")]
+    assert ("certified", "true") in groups_of("cities-50k-plus", "city_hall", True)

@@ -209,7 +209,10 @@ def group_figures(members: Iterable[StructurePoint], threshold: Decimal) -> dict
 
 
 def groups_of(stratum_code: str, structure_type: str, certified: bool) -> list[tuple[str, str]]:
-    """The groups a structure belongs to."""
+    """The groups a structure belongs to (the sample only when its stratum and type are
+    unknown: v1 audits do not carry them, nor the certification)."""
+    if not stratum_code and not structure_type:
+        return [("sample", "")]
     return [
         ("sample", ""),
         ("stratum", stratum_code),
