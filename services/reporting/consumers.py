@@ -13,7 +13,7 @@ from services.reporting.models import Participant, ScoredAudit
 from shared.app import ServiceRuntime
 from shared.consumer import EventConsumer
 from shared.contracts.registry import RegistrationAcceptedV1, RegistrationAcceptedV2
-from shared.contracts.scoring import AuditScoredV1
+from shared.contracts.scoring import AuditScoredV1, ScoresUpdatedV1
 from shared.events import EventEnvelope, Payload
 
 
@@ -53,6 +53,29 @@ async def on_audit_scored(session: AsyncSession, envelope: EventEnvelope, payloa
     )
 
 
+async def on_scores_updated(
+    session: AsyncSession, envelope: EventEnvelope, payload: Payload
+) -> None:
+    """The audit scores a scoring batch carries (its other figures are for the read model
+    that reporting's rewrite builds)."""
+    assert isinstance(payload, ScoresUpdatedV1)
+    if not payload.audits:
+        return
+    stmt = insert(ScoredAudit)
+    await session.execute(
+        stmt.values(
+            [
+                {"audit_id": a.audit_id, "edition_id": payload.edition_id,
+                 "structure_id": a.structure_id, "channel": a.channel, "score": a.score}
+                for a in payload.audits
+            ]
+        ).on_conflict_do_update(
+            index_elements=[ScoredAudit.audit_id],
+            set_={c: stmt.excluded[c] for c in ("edition_id", "structure_id", "channel", "score")},
+        )
+    )  # fmt: skip
+
+
 def consumers(runtime: ServiceRuntime) -> list[EventConsumer]:
     return [
         runtime.consumer(
@@ -66,6 +89,9 @@ def consumers(runtime: ServiceRuntime) -> list[EventConsumer]:
         runtime.consumer(
             durable="reporting-scoring",
             producer="scoring",
-            handlers={"scoring.audit.scored.v1": on_audit_scored},
+            handlers={
+                "scoring.audit.scored.v1": on_audit_scored,
+                "scoring.scores.updated.v1": on_scores_updated,
+            },
         ),
     ]

@@ -1,21 +1,56 @@
-"""The scoring service: a durable consumer of validated audits that computes their scores."""
+"""The scoring service: consumes grids, validated audits and citizen voice, keeps every score
+and aggregate of each edition exact and incremental, re-scores on demand."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from services.scoring import maintenance
+from services.scoring.aggregates.router import router as aggregates_router
 from services.scoring.consumers import consumers
+from services.scoring.deadletters.router import router as deadletters_router
+from services.scoring.editions.router import router as editions_router
+from services.scoring.grids.router import router as grids_router
 from services.scoring.models import tables
-from services.scoring.router import router
+from services.scoring.rescore.router import router as rescore_router
 from services.scoring.settings import ScoringSettings
-from shared.app import create_service_app
+from services.scoring.voice.router import router as voice_router
+from shared.app import ServiceRuntime, create_service_app
 
 
 def create_app(settings: ScoringSettings | None = None) -> FastAPI:
-    return create_service_app(
-        settings=settings or ScoringSettings(),
+    settings = settings or ScoringSettings()
+    app = create_service_app(
+        settings=settings,
         title="Baromètre — scoring",
-        description="Scores every validated audit out of 100 from its grid and answers.",
+        description="Exact scores of every validated audit and their aggregates at every level.",
         tables=tables,
-        routers=[router],
+        routers=[
+            aggregates_router, editions_router, rescore_router, voice_router, grids_router,
+            deadletters_router,
+        ],
         producer="scoring",
         consumers=consumers,
-    )
+    )  # fmt: skip
+    runtime: ServiceRuntime = app.state.runtime
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with inner(app):
+            task = asyncio.create_task(
+                maintenance.run(runtime, settings), name="scoring-maintenance"
+            )
+            try:
+                yield
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(task, 10)
+
+    app.router.lifespan_context = lifespan
+    return app

@@ -53,7 +53,7 @@ async def test_validated_audit_is_scored_and_announced(make_settings, token, nat
     js = nc.jetstream()
     await ensure_stream(js, "fieldwork")
     await ensure_stream(js, "scoring")
-    scored = await js.subscribe("scoring.audit.scored.v1", stream="SCORING")
+    updated = await js.subscribe("scoring.scores.updated.v1", stream="SCORING")
     async with running(app) as client:
         await js.publish(event.subject, event.model_dump_json().encode(),
                          headers={"Nats-Msg-Id": str(event.id)})  # fmt: skip
@@ -67,8 +67,114 @@ async def test_validated_audit_is_scored_and_announced(make_settings, token, nat
 
         body = await eventually(score)
         assert Decimal(str(body["score"])) == Decimal("75.00")
-        message = await scored.next_msg(timeout=10)
-        announced = json.loads(message.data)
-        assert announced["payload"]["audit_id"] == str(payload.audit_id)
-        assert announced["payload"]["score"] == "75.00"
+        message = await updated.next_msg(timeout=10)
+        announced = json.loads(message.data)["payload"]
+        assert [a["audit_id"] for a in announced["audits"]] == [str(payload.audit_id)]
+        assert announced["audits"][0]["score"] == "75.00"
+        assert announced["structures"][0]["channels"]["email"] == {
+            "score": "75.0000000000",
+            "audits": 1,
+        }
+    await nc.close()
+
+
+async def publish(js, payload, edition_id=None) -> uuid.UUID:  # type: ignore[no-untyped-def]
+    event = new_event(payload, edition=edition_id)
+    await js.publish(event.subject, event.model_dump_json().encode(),
+                     headers={"Nats-Msg-Id": str(event.id)})  # fmt: skip
+    return event.id
+
+
+async def test_v2_audits_wait_for_their_grid_and_poison_is_dead_lettered(
+    make_settings, token, nats_url
+) -> None:
+    """Audits before their grid wait (parked), then count; a malformed event and an audit that
+    does not fit its grid are dead-lettered and listed, the others scored; one is replayed."""
+    import random
+
+    from tests.scoring.factory import audit, grid, structure, voice
+
+    app = create_app(make_settings("scoring", group_refresh_seconds=0))
+    edition_id = uuid.uuid4()
+    rng = random.Random(5)
+    s = structure(edition_id, 0)
+    code = f"email-{edition_id.hex[:8]}"
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await ensure_stream(js, "fieldwork")
+    await ensure_stream(js, "scoring")
+    updates = await js.subscribe("scoring.scores.updated.v1", stream="SCORING")
+    operator = token("operator")
+    async with running(app) as client:
+        first = audit(edition_id, s, code, "email", rng)
+        await publish(js, first, edition_id)
+        second = audit(edition_id, s, code, "email", rng)
+        await publish(js, second, edition_id)
+        for _ in range(3):
+            await publish(js, voice(edition_id, s, "kiosk_feedback", rng), edition_id)
+
+        async def parked() -> dict | None:  # type: ignore[type-arg]
+            r = await client.get(f"/v1/editions/{edition_id}/audits", headers=operator)
+            items = r.json()["items"] if r.status_code == 200 else []
+            return r.json() if len(items) == 2 else None
+
+        listed = await eventually(parked)
+        assert {a["status"] for a in listed["items"]} == {"pending"}
+        await publish(js, grid(code, "email"))
+        await js.publish("fieldwork.audit.validated.v2", b"{not json",
+                         headers={"Nats-Msg-Id": str(uuid.uuid4())})  # fmt: skip
+        unfit = audit(edition_id, s, code, "email", rng)
+        unfit.answers[0] = unfit.answers[0].model_copy(update={"value": Decimal(3)})
+        await publish(js, unfit, edition_id)
+
+        async def structure_scored() -> dict | None:  # type: ignore[type-arg]
+            r = await client.get(
+                f"/v1/editions/{edition_id}/structures/{s['structure_id']}", headers=operator
+            )
+            return r.json() if r.status_code == 200 and r.json()["audits"] == 2 else None
+
+        body = await eventually(structure_scored)
+        scores = [
+            (await client.get(f"/v1/editions/{edition_id}/audits/{a.audit_id}/score",
+                              headers=operator)).json()["score_exact"]
+            for a in (first, second)
+        ]  # fmt: skip
+        mean = (Decimal(str(scores[0])) + Decimal(str(scores[1]))) / 2
+        assert Decimal(str(body["score"])) == mean.quantize(Decimal("1e-10"))
+        assert body["figures"]["channels"]["email"]["audits"] == 2
+
+        async def dead() -> list | None:  # type: ignore[type-arg]
+            r = await client.get("/v1/dead-letters", headers=operator)
+            return r.json()["items"] if len(r.json()["items"]) == 2 else None
+
+        letters = await eventually(dead)
+        reasons = " | ".join(d["reason"] for d in letters)
+        assert "malformed envelope" in reasons
+        assert "answered: expects yes/no" in reasons
+        again = await client.post(f"/v1/dead-letters/{letters[1]['id']}/replay", headers=operator)
+        assert again.status_code == 422, again.text  # still does not fit its grid
+        assert again.headers["content-type"] == "application/problem+json"
+
+        groups = (await client.get(f"/v1/editions/{edition_id}/groups", headers=operator)).json()
+        sample = next(g for g in groups if g["kind"] == "sample")
+        assert sample["structures"] == 1
+        assert Decimal(sample["figures"]["mean"]) == Decimal(str(body["score"]))
+
+        async def perceived() -> dict | None:  # type: ignore[type-arg]
+            r = await client.get(f"/v1/editions/{edition_id}/perceived-quality", headers=operator)
+            items = r.json()["items"]
+            return items[0] if items and items[0]["responses"] == 3 else None
+
+        quality = await eventually(perceived)
+        assert quality["published"] is False  # 3 answers, under the default minimum of 30
+        assert quality["satisfaction_index"] is None
+
+        seen: dict[str, object] = {}
+        while "structure" not in seen:
+            message = await updates.next_msg(timeout=10)
+            payload = json.loads(message.data)["payload"]
+            for st in payload["structures"]:
+                if st["structure_id"] == str(s["structure_id"]) and st["audits"] == 2:
+                    seen["structure"] = st
+        assert Decimal(seen["structure"]["score"]) == Decimal(str(body["score"]))  # type: ignore[index]
     await nc.close()

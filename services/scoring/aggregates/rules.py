@@ -1,0 +1,221 @@
+"""Pure roll-ups: an audit's contribution to its cell, a structure's figures from its cells,
+and a group's statistics from its structures' scores.
+
+Every figure is a ratio of exact sums of stored scores, quantized once (`engine.rules.exact`),
+so an incremental computation and a from-scratch one agree to the last digit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
+from typing import Any
+
+from services.scoring.engine.rules import GridShape, ScoredAudit, exact, ratio
+
+LEVELS = ("item", "criterion", "journey_step")
+GROUP_KINDS = ("sample", "stratum", "structure_type", "certified")
+DEFAULT_THRESHOLD = Decimal(80)
+DEFAULT_MIN_VOICE_RESPONSES = 30
+
+
+@dataclass(frozen=True)
+class ScoringSettings:
+    """The edition settings a generation is computed with."""
+
+    performing_threshold: Decimal = DEFAULT_THRESHOLD
+    channel_weights: Mapping[str, Decimal] = field(default_factory=dict)  # absent → 1
+    min_voice_responses: int = DEFAULT_MIN_VOICE_RESPONSES
+
+    def weight(self, channel: str) -> Decimal:
+        return self.channel_weights.get(channel, Decimal(1))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "performing_threshold": str(self.performing_threshold),
+            "channel_weights": {k: str(v) for k, v in sorted(self.channel_weights.items())},
+            "min_voice_responses": self.min_voice_responses,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ScoringSettings:
+        return cls(
+            performing_threshold=Decimal(data["performing_threshold"]),
+            channel_weights={k: Decimal(v) for k, v in data["channel_weights"].items()},
+            min_voice_responses=int(data["min_voice_responses"]),
+        )
+
+
+CellKey = tuple[Any, ...]  # (structure_id, site_id, channel, grid_code, grid_version)
+
+
+@dataclass
+class CellDelta:
+    """What to add to one cell (negative to withdraw a replaced revision)."""
+
+    audits: int = 0
+    score_total: Decimal = Decimal(0)
+    totals: dict[str, list[Decimal]] = field(default_factory=dict)
+    counts: dict[str, list[int]] = field(default_factory=dict)
+
+    def add(self, grid: GridShape, scored: ScoredAudit, sign: int) -> None:
+        self.audits += sign
+        self.score_total += sign * scored.score
+        sizes = {
+            "item": len(grid.items),
+            "criterion": len(grid.criteria),
+            "journey_step": len(grid.journey_steps),
+        }
+        for level in LEVELS:
+            totals = self.totals.setdefault(level, [Decimal(0)] * sizes[level])
+            counts = self.counts.setdefault(level, [0] * sizes[level])
+            for i, value in enumerate(scored.level_scores(level)):
+                if value is not None:
+                    totals[i] += sign * value
+                    counts[i] += sign
+
+
+@dataclass(frozen=True)
+class CellRow:
+    site_id: str
+    channel: str
+    grid_code: str
+    grid_version: int
+    audits: int
+    score_total: Decimal
+    totals: Mapping[str, Sequence[Decimal]]
+    counts: Mapping[str, Sequence[int]]
+
+
+def _weighted(means: Mapping[str, Decimal], settings: ScoringSettings) -> Decimal | None:
+    """Mean of channel scores over the audited channels, with the edition's channel weights."""
+    weights = {c: settings.weight(c) for c in means}
+    total = sum(weights.values(), Decimal(0))
+    if total == 0:
+        return None
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return ratio(sum((weights[c] * m for c, m in means.items()), Decimal(0)), total)
+
+
+def _figure(total: Decimal, count: int) -> dict[str, Any]:
+    return {"score": str(ratio(total, Decimal(count))), "audits": count}
+
+
+def structure_figures(
+    cells: Iterable[CellRow], grids: Mapping[tuple[str, int], GridShape], settings: ScoringSettings
+) -> tuple[Decimal | None, int, dict[str, Any]]:
+    """(overall score, audits, figures per channel / site / criterion / step / item)."""
+    channel_sums: dict[str, list[Any]] = defaultdict(lambda: [Decimal(0), 0])
+    site_sums: dict[str, dict[str, list[Any]]] = defaultdict(
+        lambda: defaultdict(lambda: [Decimal(0), 0])
+    )
+    level_sums: dict[str, dict[str, list[Any]]] = {
+        level: defaultdict(lambda: [Decimal(0), 0]) for level in LEVELS
+    }
+    audits = 0
+    for cell in cells:
+        if cell.audits == 0:
+            continue
+        audits += cell.audits
+        for bucket in (channel_sums[cell.channel], site_sums[cell.site_id][cell.channel]):
+            bucket[0] += cell.score_total
+            bucket[1] += cell.audits
+        grid = grids[(cell.grid_code, cell.grid_version)]
+        names = {
+            "item": [f"{grid.code}/{item.code}" for item in grid.items],
+            "criterion": list(grid.criteria),
+            "journey_step": list(grid.journey_steps),
+        }
+        for level in LEVELS:
+            for name, total, count in zip(
+                names[level], cell.totals[level], cell.counts[level], strict=False
+            ):
+                if count:
+                    level_sums[level][name][0] += total
+                    level_sums[level][name][1] += count
+    channel_means = {c: ratio(t, Decimal(n)) for c, (t, n) in channel_sums.items()}
+    figures: dict[str, Any] = {
+        "channels": {c: _figure(t, n) for c, (t, n) in sorted(channel_sums.items())},
+        "sites": {},
+    }
+    for site, channels in sorted(site_sums.items()):
+        means = {c: ratio(t, Decimal(n)) for c, (t, n) in channels.items()}
+        score = _weighted(means, settings)
+        figures["sites"][site] = {
+            "score": None if score is None else str(score),
+            "audits": sum(n for _, n in channels.values()),
+            "channels": {c: _figure(t, n) for c, (t, n) in sorted(channels.items())},
+        }
+    for level in LEVELS:
+        figures[level] = {k: _figure(t, n) for k, (t, n) in sorted(level_sums[level].items())}
+    return _weighted(channel_means, settings), audits, figures
+
+
+@dataclass(frozen=True)
+class StructurePoint:
+    score: Decimal | None
+    audits: int
+
+
+def _quantile(ordered: Sequence[Decimal], p: Decimal) -> Decimal:
+    """Linear interpolation between closest ranks (PostgreSQL's percentile_cont), exact."""
+    position = p * (len(ordered) - 1)
+    low = int(position)
+    fraction = position - low
+    if low + 1 >= len(ordered):
+        return ordered[low]
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return exact(ordered[low] + fraction * (ordered[low + 1] - ordered[low]))
+
+
+def group_figures(members: Iterable[StructurePoint], threshold: Decimal) -> dict[str, Any]:
+    """Count of structures and audits, mean, median, quartiles, p10/p90, min/max, population
+    standard deviation, and the share of structures at or above the performing threshold."""
+    points = list(members)
+    scores = sorted(p.score for p in points if p.score is not None)
+    out: dict[str, Any] = {
+        "structures": len(scores),
+        "audits": sum(p.audits for p in points),
+    }
+    if not scores:
+        return out
+    n = Decimal(len(scores))
+    with localcontext() as ctx:
+        ctx.prec = 60
+        total = sum(scores, Decimal(0))
+        mean = total / n
+        variance = sum(((s - mean) ** 2 for s in scores), Decimal(0)) / n
+        deviation = variance.sqrt()
+    performing = sum(1 for s in scores if s >= threshold)
+    out.update(
+        mean=str(exact(mean)),
+        median=str(_quantile(scores, Decimal("0.5"))),
+        q1=str(_quantile(scores, Decimal("0.25"))),
+        q3=str(_quantile(scores, Decimal("0.75"))),
+        p10=str(_quantile(scores, Decimal("0.1"))),
+        p90=str(_quantile(scores, Decimal("0.9"))),
+        min=str(scores[0]),
+        max=str(scores[-1]),
+        stddev=str(exact(deviation)),
+        performing=performing,
+        performing_share=str(ratio(Decimal(performing), n)),
+        threshold=str(threshold),
+    )
+    return out
+
+
+def groups_of(stratum_code: str, structure_type: str, certified: bool) -> list[tuple[str, str]]:
+    """The groups a structure belongs to (the sample only when its stratum and type are
+    unknown: v1 audits do not carry them, nor the certification)."""
+    if not stratum_code and not structure_type:
+        return [("sample", "")]
+    return [
+        ("sample", ""),
+        ("stratum", stratum_code),
+        ("structure_type", structure_type),
+        ("certified", "true" if certified else "false"),
+    ]
