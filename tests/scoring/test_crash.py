@@ -24,7 +24,7 @@ from tests.scoring.conftest import figures
 from tests.scoring.factory import CHANNELS, audit, event, grid, structure
 from tests.scoring.reference import from_scratch
 
-AUDITS = 120
+AUDITS = 300
 
 
 def start(database_url: str, nats_url: str, infra: Infra, log: Path) -> subprocess.Popen[bytes]:
@@ -36,6 +36,9 @@ def start(database_url: str, nats_url: str, infra: Infra, log: Path) -> subproce
         "BAROMETER_DATA_DIR": str(infra.data_dir),
         "SCORING_PORT": str(free_port()),
         "SCORING_GROUP_REFRESH_SECONDS": "0",
+        # Small batches: the stream takes many transactions, so the kills land between and
+        # inside them (a default batch would take the whole stream in one).
+        "SCORING_CONSUMER_BATCH_SIZE": "8",
         "SCORING_CONSUMER_NAK_DELAY_SECONDS": "0.2",
         "SCORING_OUTBOX_POLL_SECONDS": "0.05",
     }
