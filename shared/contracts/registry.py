@@ -15,6 +15,12 @@ class EditionCreatedV1(Payload):
     year: int
     name: str
     status: str
+    # Added by reporting (optional, compatible): the edition's number and the calendar's day
+    # from which each structure reads its own results.
+    number: int | None = None
+    results_dispatch_on: date | None = Field(
+        default=None, description="structures read their own results from this day on"
+    )
 
 
 class SiteRef(Payload):
@@ -115,8 +121,58 @@ class RegistrationAcceptedV2(Payload):
         )
 
 
+class EditionStatusChangedV1(Payload):
+    """An edition moved one step in its life (draft → registration_open → ...)."""
+
+    edition_id: uuid.UUID
+    year: int
+    from_status: str
+    to_status: str
+    actor_role: str
+    actor_subject: str = Field(description="The token subject (an id) that made the change.")
+    # Added by reporting (optional, compatible): the calendar's results dispatch day.
+    results_dispatch_on: date | None = None
+
+
+class EditionCalendarChangedV1(Payload):
+    """Added by reporting: the edition's reporting dates were set or moved."""
+
+    edition_id: uuid.UUID
+    year: int
+    results_dispatch_on: date | None = Field(
+        description="structures read their own results from this day on (None: not set)"
+    )
+
+
+class StratumChangedV1(Payload):
+    """A registered structure's stratum in an edition was derived anew (rules or population
+    changed); `to_code` is None when no rule matches any more."""
+
+    edition_id: uuid.UUID
+    registration_id: uuid.UUID
+    structure_id: uuid.UUID
+    population: int | None
+    from_code: str | None
+    from_label: str | None
+    to_code: str | None
+    to_label: str | None
+
+
+class RegistrationWithdrawnV1(Payload):
+    """An accepted registration was withdrawn: its audits should not be planned or kept."""
+
+    edition_id: uuid.UUID
+    registration_id: uuid.UUID
+    structure_id: uuid.UUID
+    reason: str
+
+
 PAYLOADS: dict[str, type[Payload]] = {
     "registry.edition.created.v1": EditionCreatedV1,
+    "registry.edition.status_changed.v1": EditionStatusChangedV1,
+    "registry.edition.calendar_changed.v1": EditionCalendarChangedV1,
+    "registry.structure.stratum_changed.v1": StratumChangedV1,
+    "registry.registration.withdrawn.v1": RegistrationWithdrawnV1,
     "registry.registration.accepted.v1": RegistrationAcceptedV1,
     "registry.registration.accepted.v2": RegistrationAcceptedV2,
 }

@@ -1,0 +1,60 @@
+"""Who reads what (pure): results are confidential to their structure and released on the
+edition's dispatch date; the national barometer is public once the edition is published;
+laureates once the operator publishes them. A refusal about another structure's data is a
+404, so existence does not leak."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from services.reporting.readmodel.rules import PUBLISHED_STATUSES
+from shared.auth import Principal, Role
+
+RESULTS_SCOPE = "reporting:results"  # a partner reading structures' results (e.g. a frontend)
+EXPORTS_SCOPE = "reporting:exports"
+BAROMETER_SCOPE = "reporting:barometer"  # a partner reading the barometer before publication
+
+
+@dataclass(frozen=True)
+class EditionAccess:
+    status: str
+    results_dispatch_on: date | None
+    laureates_published: bool
+
+
+def may_read_results(
+    principal: Principal, structure_id: str, edition: EditionAccess, today: date
+) -> bool:
+    """The operator always; a structure (or a partner with the results scope) from the
+    edition's results dispatch day on, a structure for itself only."""
+    if principal.role is Role.OPERATOR:
+        return True
+    released = edition.results_dispatch_on is not None and today >= edition.results_dispatch_on
+    if principal.role is Role.STRUCTURE:
+        return released and principal.subject == structure_id
+    if principal.role is Role.PARTNER:
+        return released and RESULTS_SCOPE in principal.scopes
+    return False
+
+
+def may_read_barometer(principal: Principal | None, edition: EditionAccess) -> bool:
+    if edition.status in PUBLISHED_STATUSES:
+        return True
+    if principal is None:
+        return False
+    return principal.role is Role.OPERATOR or BAROMETER_SCOPE in principal.scopes
+
+
+def may_read_laureates(principal: Principal | None, edition: EditionAccess) -> bool:
+    if edition.laureates_published:
+        return True
+    return principal is not None and principal.role is Role.OPERATOR
+
+
+def may_export(principal: Principal) -> bool:
+    return principal.role is Role.OPERATOR or EXPORTS_SCOPE in principal.scopes
+
+
+def barometer_is_public(edition: EditionAccess) -> bool:
+    return edition.status in PUBLISHED_STATUSES
