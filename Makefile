@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint format migrate clean
+.PHONY: install browser run test lint format migrate clean
 
 install: $(STAMP)
 
@@ -21,7 +21,13 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/barometer dev
 
-test: install
+# The report tests (and PDF reports) drive Debian's Chromium; installed when missing and root.
+browser:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) || \
+		echo "Chromium is missing: install Debian's chromium (apt-get install chromium)"; }
+
+test: install browser
 	$(BIN)/pytest
 
 lint: install

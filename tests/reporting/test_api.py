@@ -56,11 +56,16 @@ async def world(make_settings: Any, token: Any, nats_url: str) -> Any:
         await publish_edition(js, editions["previous"], 2025, previous, dispatch_on=YESTERDAY,
                               status="published")  # fmt: skip
         await publish_edition(js, editions["current"], 2026, structures, dispatch_on=YESTERDAY)
-        await publish_edition(js, editions["embargoed"], 2027, structures[:10], dispatch_on=TOMORROW)
+        await publish_edition(
+            js, editions["embargoed"], 2027, structures[:10], dispatch_on=TOMORROW
+        )
         operator = token("operator")
 
         async def loaded() -> bool:
-            for edition, count in ((editions["current"], len(structures)), (editions["embargoed"], 10)):
+            for edition, count in (
+                (editions["current"], len(structures)),
+                (editions["embargoed"], 10),
+            ):
                 r = await client.get(f"/v1/editions/{edition}/barometer", headers=operator)
                 if r.status_code != 200 or r.json()["sample"]["overall"]["structures"] != count:
                     return False
@@ -96,7 +101,8 @@ async def test_scorecard_comparisons_match_an_independent_computation(world: Any
         assert r.status_code == 200, r.text
         card = r.json()
         overall = card["overall"]
-        assert overall["score"] == shown(s.score) and overall["audits"] == s.audits
+        assert overall["score"] == shown(s.score)
+        assert overall["audits"] == s.audits
         mine = [x.score for x in structures if x.stratum == s.stratum]
         expected_sample = independent(sample, s.score)
         for field in ("mean", "median", "rank", "percentile_rank", "gap_to_mean"):
@@ -128,20 +134,26 @@ async def test_scorecard_comparisons_match_an_independent_computation(world: Any
         assert ci["high"] == pytest.approx(min(100.0, float(s.score) + half), abs=0.011)
         assert {c["key"] for c in card["channels"]} == set(CHANNELS)
         assert {c["key"] for c in card["criteria"]} == {"courtesy", "reactivity", "answer_quality"}
-        assert len(card["items"]) == 4 and len(card["journey_steps"]) == 3
+        assert len(card["items"]) == 4
+        assert len(card["journey_steps"]) == 3
         checked += 1
     assert checked >= 10
 
 
 async def test_change_since_the_previous_edition_and_when_it_is_not_comparable(world: Any) -> None:
-    client, js, editions, structures, operator = world
+    client, _js, editions, structures, operator = world
     s = structures[0]
     card = (await client.get(url(editions["current"], s.structure_id), headers=operator)).json()
     change = card["overall"]["change"]
-    assert change["comparable"] is True and change["previous_year"] == 2025
-    assert change["change"] == pytest.approx(card["overall"]["score"] - change["previous_score"], abs=0.011)
+    assert change["comparable"] is True
+    assert change["previous_year"] == 2025
+    assert change["change"] == pytest.approx(
+        card["overall"]["score"] - change["previous_score"], abs=0.011
+    )
     newcomer = structures[200]
-    card = (await client.get(url(editions["current"], newcomer.structure_id), headers=operator)).json()
+    card = (
+        await client.get(url(editions["current"], newcomer.structure_id), headers=operator)
+    ).json()
     assert card["overall"]["change"] is None
     # the 2027 edition audits with version 2 grids: its change from 2026 is not comparable
     later = (await client.get(url(editions["embargoed"], s.structure_id), headers=operator)).json()
@@ -159,7 +171,8 @@ async def test_access_embargo_and_caching(world: Any, token: Any) -> None:
     again = await client.get(
         url(editions["current"], own.structure_id), headers={**me, "If-None-Match": etag}
     )
-    assert again.status_code == 304 and again.content == b""
+    assert again.status_code == 304
+    assert again.content == b""
     # another structure's data, an unknown structure, the embargo: all 404, none 403
     for target in (
         url(editions["current"], other.structure_id),
@@ -172,12 +185,18 @@ async def test_access_embargo_and_caching(world: Any, token: Any) -> None:
         assert r.headers["content-type"] == "application/problem+json"
     assert (await client.get(url(editions["current"], own.structure_id))).status_code == 401
     partner = token("partner", scopes=["reporting:results"])
-    assert (await client.get(url(editions["current"], other.structure_id), headers=partner)).status_code == 200
-    assert (await client.get(url(editions["embargoed"], own.structure_id), headers=partner)).status_code == 404
+    assert (
+        await client.get(url(editions["current"], other.structure_id), headers=partner)
+    ).status_code == 200
+    assert (
+        await client.get(url(editions["embargoed"], own.structure_id), headers=partner)
+    ).status_code == 404
 
 
-async def test_barometer_is_public_once_published_with_withheld_groups(world: Any, token: Any) -> None:
-    client, js, editions, structures, operator = world
+async def test_barometer_is_public_once_published_with_withheld_groups(
+    world: Any, token: Any
+) -> None:
+    client, js, editions, structures, _operator = world
     path = f"/v1/editions/{editions['current']}/barometer"
     assert (await client.get(path)).status_code == 404
     assert (await client.get(path, headers=token("structure", subject="x"))).status_code == 404
@@ -200,7 +219,9 @@ async def test_barometer_is_public_once_published_with_withheld_groups(world: An
     assert strata["cities-50k-plus"]["overall"]["q1"] == shown(q1)
     assert strata["cities-50k-plus"]["overall"]["q3"] == shown(q3)
     performing = sum(1 for s in cities if s >= 80) / len(cities)
-    assert strata["cities-50k-plus"]["overall"]["performing_share"] == pytest.approx(performing, abs=1e-4)
+    assert strata["cities-50k-plus"]["overall"]["performing_share"] == pytest.approx(
+        performing, abs=1e-4
+    )
     assert {c["key"] for c in body["certified"]} == {"true", "false"}
     assert [e["year"] for e in body["evolution"]] == [2025, 2026]
     assert set(body["sample"]["channels"]) == set(CHANNELS)
@@ -215,12 +236,15 @@ async def test_small_group_minimum_is_an_edition_setting(world: Any) -> None:
     assert settings["min_group_size"] == 5
     settings["min_group_size"] = 100
     assert (await client.put(settings_path, json=settings, headers=operator)).status_code == 200
-    card = (await client.get(url(editions["current"], structures[0].structure_id), headers=operator)).json()
+    card = (
+        await client.get(url(editions["current"], structures[0].structure_id), headers=operator)
+    ).json()
     assert card["overall"]["stratum"]["withheld"] is True  # 90 < 100
     assert card["overall"]["sample"]["withheld"] is False
     settings["min_group_size"] = 1
     bad = await client.put(settings_path, json=settings, headers=operator)
-    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == "application/problem+json"
 
 
 async def test_laureates_are_embargoed_until_published(world: Any) -> None:
@@ -234,11 +258,16 @@ async def test_laureates_are_embargoed_until_published(world: Any) -> None:
     assert categories["cities-50k-plus"]["laureates"][0]["structure_id"] == str(best.structure_id)
     assert categories["cities-50k-plus"]["decided_by"].startswith("highest overall score")
     assert categories["regions"]["laureates"] == []
-    assert {m["code"] for m in body["mentions"]} == {"digital", "citizen-participation", "reception-skills"}
+    assert {m["code"] for m in body["mentions"]} == {
+        "digital",
+        "citizen-participation",
+        "reception-skills",
+    }
     published = await client.post(f"{path}/publish", headers=operator)
     assert published.status_code == 200
     r = await client.get(path)
-    assert r.status_code == 200 and r.json()["published"] is True
+    assert r.status_code == 200
+    assert r.json()["published"] is True
     assert r.headers["cache-control"].startswith("public")
 
 
@@ -246,14 +275,17 @@ async def test_exports_csv_and_xlsx(world: Any, token: Any) -> None:
     client, _, editions, structures, operator = world
     path = f"/v1/editions/{editions['current']}/exports/scorecards"
     r = await client.get(path + ".csv", headers=operator)
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/csv")
     lines = r.text.strip().split("\n")
     assert lines[0].startswith("edition_id,structure_id,structure_name")
     per_structure = 1 + len(CHANNELS) + 3 + 3 + len(CHANNELS)
     assert len(lines) == 1 + per_structure * len(structures)
     book = load_workbook(io.BytesIO((await client.get(path + ".xlsx", headers=operator)).content))
     assert book["scorecards"].max_row == len(lines)
-    assert (await client.get(path + ".csv", headers=token("structure", subject="x"))).status_code == 404
+    assert (
+        await client.get(path + ".csv", headers=token("structure", subject="x"))
+    ).status_code == 404
 
 
 def _personalised(structures: list[Structure]) -> Structure:
@@ -264,9 +296,12 @@ async def test_report_json_masks_remarks_and_synthesises(world: Any, token: Any)
     client, _, editions, structures, _ = world
     s = _personalised(structures)
     me = token("structure", subject=str(s.structure_id))
-    report = (await client.get(url(editions["current"], s.structure_id, "report"), headers=me)).json()
+    report = (
+        await client.get(url(editions["current"], s.structure_id, "report"), headers=me)
+    ).json()
     assert report["report"] == "personalised"
-    assert report["remarks"] and all("Dupont" not in r["remark"] for r in report["remarks"])
+    assert report["remarks"]
+    assert all("Dupont" not in r["remark"] for r in report["remarks"])
     assert all("02 40" not in r["remark"] for r in report["remarks"])
     synthesis = report["synthesis"]
     assert all(g["gap"] > 0 for g in synthesis["strengths"])

@@ -3,6 +3,7 @@ charts and no console error; the PDF has pages and the structure's name."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import random
 import uuid
@@ -25,7 +26,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 async def test_report_html_renders_in_chromium_and_pdf_has_the_name(
     make_settings: Any, token: Any, nats_url: str
 ) -> None:
-    assert CHROMIUM.exists(), "make test installs Debian's chromium (make browser)"
+    assert await asyncio.to_thread(CHROMIUM.exists), (
+        "make test installs Debian's chromium (make browser)"
+    )
     strata = {"cities-50k-plus": ("city_hall", 12), "cities-20k-50k": ("city_hall", 8)}
     structures = generate(random.Random(3), strata)
     edition_id = uuid.uuid4()
@@ -56,12 +59,15 @@ async def test_report_html_renders_in_chromium_and_pdf_has_the_name(
             assert await tab.locator("svg.chart").count() >= 4
             assert await tab.locator("#channels svg.chart rect.bar").count() >= 8
             box = await tab.locator("#channels svg.chart").bounding_box()
-            assert box is not None and box["width"] > 300 and box["height"] > 50
+            assert box is not None
+            assert box["width"] > 300
+            assert box["height"] > 50
             await browser.close()
         assert errors == []
 
         r = await client.get(path + ".pdf", headers=headers)
-        assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "application/pdf"
         reader = PdfReader(io.BytesIO(r.content))
         assert len(reader.pages) >= 1
         assert me.name in "".join(p.extract_text() for p in reader.pages)

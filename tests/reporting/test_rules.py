@@ -43,7 +43,14 @@ def test_small_groups_are_withheld() -> None:
 
 
 def test_quartile_within_the_group() -> None:
-    assert [quartile(D(x), D(25), D(50), D(75)) for x in (10, 25, 50, 74, 75, 99)] == [1, 2, 3, 3, 4, 4]
+    assert [quartile(D(x), D(25), D(50), D(75)) for x in (10, 25, 50, 74, 75, 99)] == [
+        1,
+        2,
+        3,
+        3,
+        4,
+        4,
+    ]
 
 
 def test_comparability_with_the_previous_edition() -> None:
@@ -59,10 +66,13 @@ def test_strengths_and_points_for_progress_are_the_largest_gaps() -> None:
     gaps = [Gap("criterion", k, D(0), D(0), D(g)) for k, g in
             (("a", 5), ("b", -7), ("c", 12), ("d", -1), ("e", 0))]  # fmt: skip
     ahead, behind = strengths_and_progress(gaps, 1)
-    assert [g.key for g in ahead] == ["c"] and [g.key for g in behind] == ["b"]
+    assert [g.key for g in ahead] == ["c"]
+    assert [g.key for g in behind] == ["b"]
 
 
-def _c(name: str, score: str, audits: int = 13, low: str = "50", processing: str = "60") -> Candidate:
+def _c(
+    name: str, score: str, audits: int = 13, low: str = "50", processing: str = "60"
+) -> Candidate:
     return Candidate(
         structure_id=name, name=name, stratum_code="s", structure_type="city_hall",
         competes=True, score=D(score), audits=audits,
@@ -83,7 +93,8 @@ def test_laureate_by_score_then_tie_breakers_then_ex_aequo() -> None:
     assert [c.name for c in by_lowest.laureates] == ["B"]
     assert "higher lowest channel score" in by_lowest.rule
     tied = decide([_c("B", "80"), _c("A", "80")], lambda c: c.score, "overall score")
-    assert [c.name for c in tied.laureates] == ["A", "B"] and "ex aequo" in tied.rule
+    assert [c.name for c in tied.laureates] == ["A", "B"]
+    assert "ex aequo" in tied.rule
     assert decide([], lambda c: c.score, "s").laureates == ()
 
 

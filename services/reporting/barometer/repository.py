@@ -44,7 +44,7 @@ async def edition_stats(session: AsyncSession, edition_id: uuid.UUID) -> list[St
         .where(GroupStat.edition_id == edition_id, GroupStat.dimension != "item")
         .order_by(GroupStat.kind, GroupStat.group_key, GroupStat.dimension, GroupStat.key)
     )
-    return [Stat(*r) for r in rows]
+    return [Stat(**r._asdict()) for r in rows]
 
 
 async def stratum_labels(session: AsyncSession, edition_id: uuid.UUID) -> dict[str, str]:
@@ -74,9 +74,15 @@ async def evolution(session: AsyncSession, edition_id: uuid.UUID) -> list[PastFi
     current = aliased(Edition)
     rows = await session.execute(
         select(
-            Edition.edition_id, Edition.year, Edition.name, GroupStat.dimension, GroupStat.key,
-            GroupStat.structures, GroupStat.mean, GroupStat.median,
-        )  # fmt: skip
+            Edition.edition_id,
+            Edition.year,
+            Edition.name,
+            GroupStat.dimension,
+            GroupStat.key,
+            GroupStat.structures,
+            GroupStat.mean,
+            GroupStat.median,
+        )
         .select_from(Edition)
         .join(current, current.edition_id == edition_id)
         .join(GroupStat, GroupStat.edition_id == Edition.edition_id)
@@ -88,4 +94,4 @@ async def evolution(session: AsyncSession, edition_id: uuid.UUID) -> list[PastFi
         )
         .order_by(Edition.year, GroupStat.dimension, GroupStat.key)
     )
-    return [PastFigure(*r) for r in rows]
+    return [PastFigure(**r._asdict()) for r in rows]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from services.reporting.access.rules import barometer_is_public, may_read_barometer
 from services.reporting.barometer import service
-from services.reporting.readmodel.repository import edition_view
+from services.reporting.readmodel.service import edition_view
 from services.reporting.scorecards.service import cached, edition_access
 from services.reporting.web import PRIVATE, PUBLIC, MaybeCallerDep, answer, etag_of, not_modified
 from shared.app import SessionDep

@@ -15,8 +15,16 @@ from services.reporting.readmodel.rules import settings_of
 from services.reporting.scorecards.rules import display, withheld_reason
 
 NIL = uuid.UUID(int=0)  # the cache key of edition-wide answers
-GROUP_SECTIONS = {"stratum": "strata", "structure_type": "structure_types", "certified": "certified"}
-DIMENSION_SECTIONS = {"channel": "channels", "journey_step": "journey_steps", "criterion": "criteria"}
+GROUP_SECTIONS = {
+    "stratum": "strata",
+    "structure_type": "structure_types",
+    "certified": "certified",
+}
+DIMENSION_SECTIONS = {
+    "channel": "channels",
+    "journey_step": "journey_steps",
+    "criterion": "criteria",
+}
 
 
 def group_entry(stat: repo.Stat, minimum: int) -> dict[str, Any]:
@@ -33,7 +41,9 @@ def group_entry(stat: repo.Stat, minimum: int) -> dict[str, Any]:
         "q3": display(stat.q3),
         "p10": display(stat.p10),
         "p90": display(stat.p90),
-        "performing_share": display(Decimal(stat.performing) / Decimal(stat.structures), Decimal("0.0001")),
+        "performing_share": display(
+            Decimal(stat.performing) / Decimal(stat.structures), Decimal("0.0001")
+        ),
     }
 
 

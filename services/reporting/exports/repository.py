@@ -27,17 +27,28 @@ async def stream_rows(
 
     statement = (
         select(
-            FigureValue.edition_id, FigureValue.structure_id,
-            Participant.structure_name, FigureValue.structure_type, FigureValue.stratum_code,
-            FigureValue.certified, Participant.offer, FigureValue.dimension, FigureValue.key,
-            FigureValue.score, FigureValue.audits,
-            stratum.structures.label("stratum_structures"), stratum.mean.label("stratum_mean"),
-            stratum.median.label("stratum_median"), FigureValue.stratum_rank,
+            FigureValue.edition_id,
+            FigureValue.structure_id,
+            Participant.structure_name,
+            FigureValue.structure_type,
+            FigureValue.stratum_code,
+            FigureValue.certified,
+            Participant.offer,
+            FigureValue.dimension,
+            FigureValue.key,
+            FigureValue.score,
+            FigureValue.audits,
+            stratum.structures.label("stratum_structures"),
+            stratum.mean.label("stratum_mean"),
+            stratum.median.label("stratum_median"),
+            FigureValue.stratum_rank,
             FigureValue.stratum_percentile,
-            sample.structures.label("sample_structures"), sample.mean.label("sample_mean"),
-            sample.median.label("sample_median"), FigureValue.sample_rank,
+            sample.structures.label("sample_structures"),
+            sample.mean.label("sample_mean"),
+            sample.median.label("sample_median"),
+            FigureValue.sample_rank,
             FigureValue.sample_percentile,
-        )  # fmt: skip
+        )
         .outerjoin(
             Participant,
             (Participant.edition_id == FigureValue.edition_id)
@@ -51,4 +62,4 @@ async def stream_rows(
     )
     result = await session.stream(statement)
     async for row in result.mappings():
-        yield row
+        yield dict(row)

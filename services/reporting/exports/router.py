@@ -39,9 +39,7 @@ async def export_csv(
 
 
 @router.get("/editions/{edition_id}/exports/scorecards.xlsx", summary="Every figure, XLSX")
-async def export_xlsx(
-    edition_id: uuid.UUID, session: SessionDep, principal: CallerDep
-) -> Response:
+async def export_xlsx(edition_id: uuid.UUID, session: SessionDep, principal: CallerDep) -> Response:
     _check(principal, edition_id)
     await service.ensure_edition(session, edition_id)
     return Response(

@@ -13,9 +13,7 @@ COLUMNS: tuple[str, ...] = (
     "stratum_percentile", "sample_structures", "sample_mean", "sample_median", "sample_rank",
     "sample_percentile",
 )  # fmt: skip
-_SCORES = frozenset(
-    {"score", "stratum_mean", "stratum_median", "sample_mean", "sample_median"}
-)
+_SCORES = frozenset({"score", "stratum_mean", "stratum_median", "sample_mean", "sample_median"})
 FOUR = Decimal("0.0001")
 
 

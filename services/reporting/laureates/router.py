@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from services.reporting.access.rules import may_read_laureates
 from services.reporting.barometer.service import NIL
 from services.reporting.laureates import service
-from services.reporting.readmodel.repository import edition_view
+from services.reporting.readmodel.service import edition_view
 from services.reporting.scorecards.service import cached, edition_access
 from services.reporting.web import PRIVATE, PUBLIC, MaybeCallerDep, answer, etag_of, not_modified
 from shared.app import SessionDep

@@ -23,7 +23,9 @@ async def ensure_edition(session: AsyncSession, edition_id: uuid.UUID, **values:
     the given values."""
     statement = insert(Edition).values(edition_id=edition_id, **values)
     if values:
-        statement = statement.on_conflict_do_update(index_elements=[Edition.edition_id], set_=values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[Edition.edition_id], set_=values
+        )
     else:
         statement = statement.on_conflict_do_nothing()
     await session.execute(statement)

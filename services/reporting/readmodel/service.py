@@ -194,3 +194,9 @@ async def change_settings(
     await repo.store_settings(session, edition_id, settings.model_dump(mode="json"))
     await refresh_edition(session, edition_id)
     return settings
+
+
+async def edition_view(
+    session: AsyncSession, edition_id: uuid.UUID, structure_id: uuid.UUID, kind: str
+) -> repo.EditionView | None:
+    return await repo.edition_view(session, edition_id, structure_id, kind)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from playwright.async_api import async_playwright
@@ -20,7 +21,7 @@ CHROMIUM_ARGS = [
 
 
 async def html_to_pdf(page_html: str, chromium: Path) -> bytes:
-    if not chromium.exists():
+    if not await asyncio.to_thread(chromium.exists):
         raise ServiceUnavailable(f"PDF rendering needs Chromium at {chromium}")
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)

@@ -79,7 +79,9 @@ def render_report(report: dict[str, Any]) -> str:
 
     ci = overall.get("confidence_interval_95") or {"withheld": True, "reason": "no score"}
     ci_text = (
-        _e(ci["reason"]) if ci["withheld"] else f"95% confidence interval {ci['low']}–{ci['high']}"
+        _e(ci["reason"])
+        if ci["withheld"]
+        else f"95% confidence interval {ci['low']} to {ci['high']}"
     )
     return f"""<!DOCTYPE html>
 <html lang="fr"><head><meta charset="utf-8"><title>{_e(structure["name"])} — rapport personnalisé</title>

@@ -59,7 +59,9 @@ async def get_report_html(
 ) -> Response:  # fmt: skip
     etag, body = await _report(request, session, principal, edition_id, structure_id, "report-html")
     page = None if body is None else render_report(json.loads(body)).encode()
-    return answer(request, page, etag=etag, cache_control=PRIVATE, media_type="text/html; charset=utf-8")
+    return answer(
+        request, page, etag=etag, cache_control=PRIVATE, media_type="text/html; charset=utf-8"
+    )
 
 
 @router.get(PATH + ".pdf", summary="Personalised report as PDF")

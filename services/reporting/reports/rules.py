@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 _TITLE = r"(?:M\.|Mme|Mlle|Madame|Monsieur|Mademoiselle|Mr\.?|Mrs\.?|Ms\.?|Dr\.?|Docteur|Maître)"
-_NAME = r"[A-ZÀ-ÖØ-Þ][\w'’-]*"
+_NAME = r"[A-ZÀ-ÖØ-Þ][\w'\u2019-]*"
 _PATTERNS = (
     (re.compile(rf"\b{_TITLE}\s+(?:{_NAME}\s?){{1,3}}"), lambda m: m.group(0).split()[0] + " ***"),
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), lambda m: "***@***"),

@@ -64,7 +64,9 @@ def _perceived(perceived: dict[str, Any] | None) -> dict[str, Any]:
         value = perceived.get(key)
         out[key] = None if value is None else display(Decimal(str(value)))
     rate = perceived.get("participation_rate")
-    out["participation_rate"] = None if rate is None else display(Decimal(str(rate)), Decimal("0.0001"))
+    out["participation_rate"] = (
+        None if rate is None else display(Decimal(str(rate)), Decimal("0.0001"))
+    )
     return out
 
 

@@ -94,10 +94,18 @@ async def structure_values(
     )
     return [
         ValueRow(
-            r.dimension, r.key, r.score, r.audits, r.sum_squares, r.stratum_rank,
-            r.stratum_percentile, r.sample_rank, r.sample_percentile,
-            _group(r, "stratum"), _group(r, "sample"),
-        )  # fmt: skip
+            r.dimension,
+            r.key,
+            r.score,
+            r.audits,
+            r.sum_squares,
+            r.stratum_rank,
+            r.stratum_percentile,
+            r.sample_rank,
+            r.sample_percentile,
+            _group(r, "stratum"),
+            _group(r, "sample"),
+        )
         for r in rows
     ]
 
@@ -166,7 +174,7 @@ async def previous_edition(
         await session.execute(
             select(Edition.edition_id, Edition.year, Edition.settings)
             .select_from(Edition)
-        .join(current, current.edition_id == edition_id)
+            .join(current, current.edition_id == edition_id)
             .join(
                 FigureValue,
                 (FigureValue.edition_id == Edition.edition_id)

@@ -142,7 +142,7 @@ async def scorecard_document(
     grids = await repo.grids_by_channel(
         session, [view.edition_id, *([previous.edition_id] if previous else [])], structure_id
     )
-    channel_totals = {
+    channel_totals: dict[str, Decimal] = {
         key: Decimal(f["score"]) * f["audits"] for key, f in head.figures["channels"].items()
     }
 

@@ -22,11 +22,23 @@ SCORE = sa.Numeric(14, 10)
 
 def upgrade() -> None:
     op.drop_table("scored_audits")
-    op.add_column("participants", sa.Column("structure_name", sa.Text(), nullable=False, server_default=""))
-    op.add_column("participants", sa.Column("offer", sa.Text(), nullable=False, server_default="standard"))
-    op.add_column("participants", sa.Column("options", postgresql.JSONB(), nullable=False, server_default="[]"))
-    op.add_column("participants", sa.Column("competes_for_trophies", sa.Boolean(), nullable=False, server_default="false"))
-    op.add_column("participants", sa.Column("withdrawn", sa.Boolean(), nullable=False, server_default="false"))
+    op.add_column(
+        "participants", sa.Column("structure_name", sa.Text(), nullable=False, server_default="")
+    )
+    op.add_column(
+        "participants", sa.Column("offer", sa.Text(), nullable=False, server_default="standard")
+    )
+    op.add_column(
+        "participants",
+        sa.Column("options", postgresql.JSONB(), nullable=False, server_default="[]"),
+    )
+    op.add_column(
+        "participants",
+        sa.Column("competes_for_trophies", sa.Boolean(), nullable=False, server_default="false"),
+    )
+    op.add_column(
+        "participants", sa.Column("withdrawn", sa.Boolean(), nullable=False, server_default="false")
+    )
     op.create_table(
         "editions",
         sa.Column("edition_id", sa.Uuid(), primary_key=True),
@@ -72,7 +84,9 @@ def upgrade() -> None:
         sa.Column("sample_size", sa.Integer()),
         sa.Column("sample_percentile", sa.Numeric(7, 4)),
     )
-    op.create_index("ix_figure_values_dimension", "figure_values", ["edition_id", "dimension", "key"])
+    op.create_index(
+        "ix_figure_values_dimension", "figure_values", ["edition_id", "dimension", "key"]
+    )
     op.create_table(
         "group_stats",
         sa.Column("edition_id", sa.Uuid(), primary_key=True),
@@ -82,7 +96,10 @@ def upgrade() -> None:
         sa.Column("key", sa.Text(), primary_key=True),
         sa.Column("structures", sa.Integer(), nullable=False),
         sa.Column("audits", sa.Integer(), nullable=False),
-        *(sa.Column(name, SCORE, nullable=False) for name in ("mean", "median", "q1", "q3", "p10", "p90")),
+        *(
+            sa.Column(name, SCORE, nullable=False)
+            for name in ("mean", "median", "q1", "q3", "p10", "p90")
+        ),
         sa.Column("performing", sa.Integer(), nullable=False),
     )
     op.create_table(
@@ -109,7 +126,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("documents", "audits", "group_stats", "figure_values", "structure_figures", "editions"):
+    for name in (
+        "documents",
+        "audits",
+        "group_stats",
+        "figure_values",
+        "structure_figures",
+        "editions",
+    ):
         op.drop_table(name)
     for column in ("withdrawn", "competes_for_trophies", "options", "offer", "structure_name"):
         op.drop_column("participants", column)
