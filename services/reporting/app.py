@@ -1,6 +1,9 @@
 """The reporting service: read models fed by events; scorecards, the national barometer,
 laureates, personalised reports and exports."""
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 
 from services.reporting.barometer.router import router as barometer
@@ -8,6 +11,7 @@ from services.reporting.consumers import consumers
 from services.reporting.exports.router import router as exports
 from services.reporting.laureates.router import router as laureates
 from services.reporting.models import tables
+from services.reporting.readmodel.reader import Reader
 from services.reporting.readmodel.router import router as editions
 from services.reporting.reports.router import router as reports
 from services.reporting.scorecards.router import router as scorecards
@@ -16,8 +20,9 @@ from shared.app import create_service_app
 
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
-    return create_service_app(
-        settings=settings or ReportingSettings(),
+    settings = settings or ReportingSettings()
+    app = create_service_app(
+        settings=settings,
         title="Baromètre — reporting",
         description="Confidential scorecards and reports, the national barometer, laureates, "
         "exports.",
@@ -26,3 +31,16 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         producer=None,
         consumers=consumers,
     )
+    reader = app.state.reader = Reader(settings)
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with inner(app):
+            try:
+                yield
+            finally:
+                await reader.close()
+
+    app.router.lifespan_context = lifespan
+    return app

@@ -8,9 +8,16 @@ from fastapi import APIRouter, Request, Response
 
 from services.reporting.access.rules import barometer_is_public, may_read_barometer
 from services.reporting.barometer import service
-from services.reporting.readmodel.service import edition_view
 from services.reporting.scorecards.service import cached, edition_access
-from services.reporting.web import PRIVATE, PUBLIC, MaybeCallerDep, answer, etag_of, not_modified
+from services.reporting.web import (
+    PRIVATE,
+    PUBLIC,
+    MaybeCallerDep,
+    ReaderDep,
+    answer,
+    etag_of,
+    not_modified,
+)
 from shared.app import SessionDep
 from shared.errors import NotFound
 
@@ -29,9 +36,13 @@ router = APIRouter(tags=["barometer"])
     ),
 )
 async def get_barometer(
-    edition_id: uuid.UUID, request: Request, session: SessionDep, principal: MaybeCallerDep
+    edition_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: MaybeCallerDep,
+    reader: ReaderDep,
 ) -> Response:
-    view = await edition_view(session, edition_id, service.NIL, "barometer")
+    view = await reader.edition_view(edition_id, service.NIL, "barometer")
     if view is None or not may_read_barometer(principal, edition_access(view)):
         raise NotFound(f"no published barometer for edition {edition_id}")
     cache = PUBLIC if barometer_is_public(edition_access(view)) else PRIVATE

@@ -28,7 +28,7 @@ async def candidates(session: AsyncSession, edition_id: uuid.UUID) -> list[Candi
         .where(Participant.edition_id == edition_id, Participant.withdrawn.is_(False))
     )
     found = []
-    for participant, figures in rows.tuples():
+    for participant, figures in rows:
         body = figures.figures
         rate = (figures.perceived or {}).get("participation_rate")
         found.append(

@@ -13,7 +13,15 @@ from services.reporting.barometer.service import NIL
 from services.reporting.laureates import service
 from services.reporting.readmodel.service import edition_view
 from services.reporting.scorecards.service import cached, edition_access
-from services.reporting.web import PRIVATE, PUBLIC, MaybeCallerDep, answer, etag_of, not_modified
+from services.reporting.web import (
+    PRIVATE,
+    PUBLIC,
+    MaybeCallerDep,
+    ReaderDep,
+    answer,
+    etag_of,
+    not_modified,
+)
 from shared.app import SessionDep
 from shared.auth import Role, require
 from shared.errors import NotFound
@@ -32,9 +40,13 @@ class PublicationOut(BaseModel):
     description="Operator only until the operator publishes them; then public (no token).",
 )
 async def get_laureates(
-    edition_id: uuid.UUID, request: Request, session: SessionDep, principal: MaybeCallerDep
+    edition_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: MaybeCallerDep,
+    reader: ReaderDep,
 ) -> Response:
-    view = await edition_view(session, edition_id, NIL, "laureates")
+    view = await reader.edition_view(edition_id, NIL, "laureates")
     if view is None or not may_read_laureates(principal, edition_access(view)):
         raise NotFound(f"no published laureates for edition {edition_id}")
     cache = PUBLIC if view.laureates_published else PRIVATE

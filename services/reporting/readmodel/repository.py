@@ -89,34 +89,39 @@ async def update_participant(
 
 async def upsert_audits(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Keep each audit's highest revision (an older one arriving late changes nothing)."""
-    if not rows:
-        return
-    statement = insert(Audit).values(list(rows))
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[Audit.audit_id],
-            set_={c: statement.excluded[c] for c in rows[0] if c != "audit_id"},
-            where=Audit.revision < statement.excluded.revision,
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        chunk = list(rows[start : start + ROWS_PER_STATEMENT])
+        statement = insert(Audit).values(chunk)
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[Audit.audit_id],
+                set_={c: statement.excluded[c] for c in chunk[0] if c != "audit_id"},
+                where=Audit.revision < statement.excluded.revision,
+            )
         )
-    )
 
 
 async def drop_figures(session: AsyncSession, edition_id: uuid.UUID) -> None:
     await session.execute(delete(StructureFigures).where(StructureFigures.edition_id == edition_id))
 
 
+ROWS_PER_STATEMENT = 1000  # PostgreSQL takes at most 32,767 parameters per statement
+
+
 async def upsert_figures(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    statement = insert(StructureFigures).values(list(rows))
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[StructureFigures.edition_id, StructureFigures.structure_id],
-            set_={
-                c: statement.excluded[c] for c in rows[0] if c not in ("edition_id", "structure_id")
-            },
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        chunk = list(rows[start : start + ROWS_PER_STATEMENT])
+        statement = insert(StructureFigures).values(chunk)
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[StructureFigures.edition_id, StructureFigures.structure_id],
+                set_={
+                    c: statement.excluded[c]
+                    for c in chunk[0]
+                    if c not in ("edition_id", "structure_id")
+                },
+            )
         )
-    )
 
 
 async def set_perceived(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

@@ -11,7 +11,15 @@ from fastapi import APIRouter, Request, Response
 from services.reporting.reports import pdf, service
 from services.reporting.reports.rendering import render_report
 from services.reporting.scorecards.service import cached, not_found, readable_view
-from services.reporting.web import PRIVATE, CallerDep, answer, etag_of, not_modified, today
+from services.reporting.web import (
+    PRIVATE,
+    CallerDep,
+    answer,
+    etag_of,
+    not_modified,
+    reader_of,
+    today,
+)
 from shared.app import SessionDep, runtime_of
 from shared.auth import Role
 
@@ -28,7 +36,9 @@ async def _report(
     structure_id: uuid.UUID,
     kind: str,
 ) -> tuple[str, bytes | None]:
-    view = await readable_view(session, principal, edition_id, structure_id, "report", today())
+    view = await readable_view(
+        reader_of(request), principal, edition_id, structure_id, "report", today()
+    )
     etag = etag_of(kind, view.version)
     if not_modified(request, etag):
         return etag, None

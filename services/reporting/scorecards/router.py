@@ -7,7 +7,15 @@ import uuid
 from fastapi import APIRouter, Request, Response
 
 from services.reporting.scorecards import service
-from services.reporting.web import PRIVATE, CallerDep, answer, etag_of, not_modified, today
+from services.reporting.web import (
+    PRIVATE,
+    CallerDep,
+    ReaderDep,
+    answer,
+    etag_of,
+    not_modified,
+    today,
+)
 from shared.app import SessionDep
 
 router = APIRouter(tags=["scorecards"])
@@ -32,9 +40,10 @@ async def get_scorecard(
     request: Request,
     session: SessionDep,
     principal: CallerDep,
+    reader: ReaderDep,
 ) -> Response:
     view = await service.readable_view(
-        session, principal, edition_id, structure_id, "scorecard", today()
+        reader, principal, edition_id, structure_id, "scorecard", today()
     )
     etag = etag_of("scorecard", view.version)
     if not_modified(request, etag):

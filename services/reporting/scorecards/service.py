@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting.access.rules import EditionAccess, may_read_results
 from services.reporting.readmodel import repository as readmodel
+from services.reporting.readmodel.reader import Reader
 from services.reporting.readmodel.rules import DIMENSIONS, settings_of
 from services.reporting.scorecards import repository as repo
 from services.reporting.scorecards.rules import (
@@ -48,7 +49,7 @@ def not_found(edition_id: uuid.UUID, structure_id: uuid.UUID) -> NotFound:
 
 
 async def readable_view(
-    session: AsyncSession,
+    reader: Reader,
     principal: Principal,
     edition_id: uuid.UUID,
     structure_id: uuid.UUID,
@@ -57,7 +58,7 @@ async def readable_view(
 ) -> readmodel.EditionView:
     """The edition's view when the caller may read this structure's results; 404 otherwise,
     whether the data exists or not."""
-    view = await readmodel.edition_view(session, edition_id, structure_id, kind)
+    view = await reader.edition_view(edition_id, structure_id, kind)
     if view is None or not may_read_results(
         principal, str(structure_id), edition_access(view), today
     ):
