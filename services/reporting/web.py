@@ -75,6 +75,7 @@ def reader_of(request: Request) -> Reader:
 
 CallerDep = Annotated[Principal, Depends(caller)]
 ReaderDep = Annotated[Reader, Depends(reader_of)]
+
 MaybeCallerDep = Annotated[Principal | None, Depends(optional_principal)]
 
 

@@ -18,7 +18,7 @@ from services.reporting.web import (
     etag_of,
     not_modified,
 )
-from shared.app import SessionDep
+from shared.app import RuntimeDep
 from shared.errors import NotFound
 
 router = APIRouter(tags=["barometer"])
@@ -38,7 +38,7 @@ router = APIRouter(tags=["barometer"])
 async def get_barometer(
     edition_id: uuid.UUID,
     request: Request,
-    session: SessionDep,
+    runtime: RuntimeDep,
     principal: MaybeCallerDep,
     reader: ReaderDep,
 ) -> Response:
@@ -50,7 +50,7 @@ async def get_barometer(
     if not_modified(request, etag):
         return answer(request, None, etag=etag, cache_control=cache)
     body = await cached(
-        session, view, service.NIL, "barometer",
-        lambda: service.barometer_document(session, view),
+        runtime.session_factory, view, service.NIL, "barometer",
+        lambda session: service.barometer_document(session, view),
     )  # fmt: skip
     return answer(request, body, etag=etag, cache_control=cache)

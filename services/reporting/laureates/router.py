@@ -22,7 +22,7 @@ from services.reporting.web import (
     etag_of,
     not_modified,
 )
-from shared.app import SessionDep
+from shared.app import RuntimeDep, SessionDep
 from shared.auth import Role, require
 from shared.errors import NotFound
 
@@ -42,7 +42,7 @@ class PublicationOut(BaseModel):
 async def get_laureates(
     edition_id: uuid.UUID,
     request: Request,
-    session: SessionDep,
+    runtime: RuntimeDep,
     principal: MaybeCallerDep,
     reader: ReaderDep,
 ) -> Response:
@@ -54,7 +54,11 @@ async def get_laureates(
     if not_modified(request, etag):
         return answer(request, None, etag=etag, cache_control=cache)
     body = await cached(
-        session, view, NIL, "laureates", lambda: service.laureates_document(session, view)
+        runtime.session_factory,
+        view,
+        NIL,
+        "laureates",
+        lambda session: service.laureates_document(session, view),
     )
     return answer(request, body, etag=etag, cache_control=cache)
 

@@ -20,7 +20,7 @@ from services.reporting.web import (
     reader_of,
     today,
 )
-from shared.app import SessionDep, runtime_of
+from shared.app import runtime_of
 from shared.auth import Role
 
 router = APIRouter(tags=["reports"])
@@ -30,7 +30,6 @@ PATH = "/editions/{edition_id}/structures/{structure_id}/report"
 
 async def _report(
     request: Request,
-    session: SessionDep,
     principal: CallerDep,
     edition_id: uuid.UUID,
     structure_id: uuid.UUID,
@@ -44,8 +43,8 @@ async def _report(
         return etag, None
     operator = principal.role is Role.OPERATOR
     body = await cached(
-        session, view, structure_id, "report",
-        lambda: service.report_document(session, view, structure_id, operator=operator),
+        runtime_of(request).session_factory, view, structure_id, "report",
+        lambda session: service.report_document(session, view, structure_id, operator=operator),
     )  # fmt: skip
     if body is None:
         raise not_found(edition_id, structure_id)
@@ -54,20 +53,20 @@ async def _report(
 
 @router.get(PATH, summary="Personalised report (JSON)")
 async def get_report(
-    edition_id: uuid.UUID, structure_id: uuid.UUID, request: Request, session: SessionDep,
+    edition_id: uuid.UUID, structure_id: uuid.UUID, request: Request,
     principal: CallerDep,
 ) -> Response:  # fmt: skip
     """Structures on the personalised offer, from the results dispatch date; the operator."""
-    etag, body = await _report(request, session, principal, edition_id, structure_id, "report")
+    etag, body = await _report(request, principal, edition_id, structure_id, "report")
     return answer(request, body, etag=etag, cache_control=PRIVATE)
 
 
 @router.get(PATH + ".html", summary="Personalised report: a self-contained page with charts")
 async def get_report_html(
-    edition_id: uuid.UUID, structure_id: uuid.UUID, request: Request, session: SessionDep,
+    edition_id: uuid.UUID, structure_id: uuid.UUID, request: Request,
     principal: CallerDep,
 ) -> Response:  # fmt: skip
-    etag, body = await _report(request, session, principal, edition_id, structure_id, "report-html")
+    etag, body = await _report(request, principal, edition_id, structure_id, "report-html")
     page = None if body is None else render_report(json.loads(body)).encode()
     return answer(
         request, page, etag=etag, cache_control=PRIVATE, media_type="text/html; charset=utf-8"
@@ -76,10 +75,10 @@ async def get_report_html(
 
 @router.get(PATH + ".pdf", summary="Personalised report as PDF")
 async def get_report_pdf(
-    edition_id: uuid.UUID, structure_id: uuid.UUID, request: Request, session: SessionDep,
+    edition_id: uuid.UUID, structure_id: uuid.UUID, request: Request,
     principal: CallerDep,
 ) -> Response:  # fmt: skip
-    etag, body = await _report(request, session, principal, edition_id, structure_id, "report-pdf")
+    etag, body = await _report(request, principal, edition_id, structure_id, "report-pdf")
     document = None
     if body is not None:
         chromium = Path(getattr(runtime_of(request).settings, "chromium_path", "/usr/bin/chromium"))

@@ -16,7 +16,7 @@ from services.reporting.web import (
     not_modified,
     today,
 )
-from shared.app import SessionDep
+from shared.app import RuntimeDep
 
 router = APIRouter(tags=["scorecards"])
 
@@ -38,7 +38,7 @@ async def get_scorecard(
     edition_id: uuid.UUID,
     structure_id: uuid.UUID,
     request: Request,
-    session: SessionDep,
+    runtime: RuntimeDep,
     principal: CallerDep,
     reader: ReaderDep,
 ) -> Response:
@@ -49,11 +49,11 @@ async def get_scorecard(
     if not_modified(request, etag):
         return answer(request, None, etag=etag, cache_control=PRIVATE)
     body = await service.cached(
-        session,
+        runtime.session_factory,
         view,
         structure_id,
         "scorecard",
-        lambda: service.scorecard_document(session, view, structure_id),
+        lambda session: service.scorecard_document(session, view, structure_id),
     )
     if body is None:
         raise service.not_found(edition_id, structure_id)

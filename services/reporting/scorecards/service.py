@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.reporting.access.rules import EditionAccess, may_read_results
 from services.reporting.readmodel import repository as readmodel
@@ -67,20 +67,24 @@ async def readable_view(
 
 
 async def cached(
-    session: AsyncSession,
+    factory: async_sessionmaker[AsyncSession],
     view: readmodel.EditionView,
     structure_id: uuid.UUID,
     kind: str,
-    build: Callable[[], Awaitable[dict[str, Any] | None]],
+    build: Callable[[AsyncSession], Awaitable[dict[str, Any] | None]],
 ) -> bytes | None:
-    """The answer for the edition's current version: cached, or built once and stored."""
+    """The answer for the edition's current version: cached (no transaction opened), or built
+    once in its own transaction and stored."""
     if view.cached_version == view.version and view.cached_body is not None:
         return view.cached_body
-    document = await build()
-    if document is None:
-        return None
-    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-    await readmodel.store_document(session, view.edition_id, structure_id, kind, view.version, body)
+    async with factory() as session, session.begin():
+        document = await build(session)
+        if document is None:
+            return None
+        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        await readmodel.store_document(
+            session, view.edition_id, structure_id, kind, view.version, body
+        )
     return body
 
 
