@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from services.reporting.models import Edition, GroupStat, Participant
 from services.reporting.readmodel.rules import PUBLISHED_STATUSES
+from services.reporting.scorecards.repository import GROUP_COLUMNS, GroupRow
 
 
 @dataclass(frozen=True)
@@ -20,31 +21,31 @@ class Stat:
     group_key: str
     dimension: str
     key: str
-    structures: int
-    audits: int
-    mean: Decimal
-    median: Decimal
-    q1: Decimal
-    q3: Decimal
-    p10: Decimal
-    p90: Decimal
-    performing: int
-
-
-_COLUMNS = (
-    GroupStat.kind, GroupStat.group_key, GroupStat.dimension, GroupStat.key,
-    GroupStat.structures, GroupStat.audits, GroupStat.mean, GroupStat.median, GroupStat.q1,
-    GroupStat.q3, GroupStat.p10, GroupStat.p90, GroupStat.performing,
-)  # fmt: skip
+    figures: GroupRow
 
 
 async def edition_stats(session: AsyncSession, edition_id: uuid.UUID) -> list[Stat]:
     rows = await session.execute(
-        select(*_COLUMNS)
+        select(
+            GroupStat.kind,
+            GroupStat.group_key,
+            GroupStat.dimension,
+            GroupStat.key,
+            *(getattr(GroupStat, c) for c in GROUP_COLUMNS),
+        )
         .where(GroupStat.edition_id == edition_id, GroupStat.dimension != "item")
         .order_by(GroupStat.kind, GroupStat.group_key, GroupStat.dimension, GroupStat.key)
     )
-    return [Stat(**r._asdict()) for r in rows]
+    return [
+        Stat(
+            r.kind,
+            r.group_key,
+            r.dimension,
+            r.key,
+            GroupRow(*(r[4 + i] for i in range(len(GROUP_COLUMNS)))),
+        )
+        for r in rows
+    ]
 
 
 async def stratum_labels(session: AsyncSession, edition_id: uuid.UUID) -> dict[str, str]:

@@ -28,21 +28,22 @@ DIMENSION_SECTIONS = {
 
 
 def group_entry(stat: repo.Stat, minimum: int) -> dict[str, Any]:
-    reason = withheld_reason(stat.structures, minimum)
+    figures = stat.figures
+    reason = withheld_reason(figures.structures, minimum)
     if reason is not None:
         return {"withheld": True, "reason": reason}
     return {
         "withheld": False,
-        "structures": stat.structures,
-        "audits": stat.audits,
-        "mean": display(stat.mean),
-        "median": display(stat.median),
-        "q1": display(stat.q1),
-        "q3": display(stat.q3),
-        "p10": display(stat.p10),
-        "p90": display(stat.p90),
+        "structures": figures.structures,
+        "audits": figures.audits,
+        "mean": display(figures.mean),
+        "median": display(figures.median),
+        "q1": display(figures.q1),
+        "q3": display(figures.q3),
+        "p10": display(figures.p10),
+        "p90": display(figures.p90),
         "performing_share": display(
-            Decimal(stat.performing) / Decimal(stat.structures), Decimal("0.0001")
+            Decimal(figures.performing) / Decimal(figures.structures), Decimal("0.0001")
         ),
     }
 

@@ -50,13 +50,13 @@ class ValueRow:
     sample: GroupRow | None
 
 
-_GROUP_COLUMNS = ("structures", "audits", "mean", "median", "q1", "q3", "p10", "p90", "performing")
+GROUP_COLUMNS = ("structures", "audits", "mean", "median", "q1", "q3", "p10", "p90", "performing")
 
 
 def _group(row: Any, prefix: str) -> GroupRow | None:
     if getattr(row, f"{prefix}_structures") is None:
         return None
-    return GroupRow(*(getattr(row, f"{prefix}_{c}") for c in _GROUP_COLUMNS))
+    return GroupRow(*(getattr(row, f"{prefix}_{c}") for c in GROUP_COLUMNS))
 
 
 async def structure_values(
@@ -84,8 +84,8 @@ async def structure_values(
             FigureValue.stratum_percentile,
             FigureValue.sample_rank,
             FigureValue.sample_percentile,
-            *(getattr(stratum, c).label(f"stratum_{c}") for c in _GROUP_COLUMNS),
-            *(getattr(sample, c).label(f"sample_{c}") for c in _GROUP_COLUMNS),
+            *(getattr(stratum, c).label(f"stratum_{c}") for c in GROUP_COLUMNS),
+            *(getattr(sample, c).label(f"sample_{c}") for c in GROUP_COLUMNS),
         )
         .outerjoin(stratum, joined(stratum, "stratum", FigureValue.stratum_code))
         .outerjoin(sample, joined(sample, "sample", ""))
