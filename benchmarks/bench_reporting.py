@@ -63,6 +63,8 @@ async def _load(database_url: str) -> tuple[uuid.UUID, list[uuid.UUID], float]:
         await service.scores_updated(session, ScoresUpdatedV1(
             edition_id=edition_id, generation=1, full=True,
             structures=[s.figures() for s in structures], groups=[]))  # fmt: skip
+    async with transaction(factory) as session:  # what the service's refresher does next
+        await service.refresh_stale(session)
     loaded = time.perf_counter() - started
     await engine.dispose()
     return edition_id, [s.structure_id for s in structures], loaded

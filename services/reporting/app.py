@@ -1,6 +1,7 @@
 """The reporting service: read models fed by events; scorecards, the national barometer,
 laureates, personalised reports and exports."""
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -12,6 +13,7 @@ from services.reporting.exports.router import router as exports
 from services.reporting.laureates.router import router as laureates
 from services.reporting.models import tables
 from services.reporting.readmodel.reader import Reader
+from services.reporting.readmodel.refresher import refresh_loop
 from services.reporting.readmodel.router import router as editions
 from services.reporting.reports.router import router as reports
 from services.reporting.scorecards.router import router as scorecards
@@ -32,14 +34,18 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         consumers=consumers,
     )
     reader = app.state.reader = Reader(settings)
+    session_factory = app.state.runtime.session_factory
     inner = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with inner(app):
+            refreshing = asyncio.create_task(refresh_loop(session_factory), name="refresher")
             try:
                 yield
             finally:
+                refreshing.cancel()
+                await asyncio.gather(refreshing, return_exceptions=True)
                 await reader.close()
 
     app.router.lifespan_context = lifespan

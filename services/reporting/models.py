@@ -40,6 +40,8 @@ class Edition(Base):
     status: Mapped[str] = mapped_column(Text, server_default="draft")
     results_dispatch_on: Mapped[date | None]
     generation: Mapped[int] = mapped_column(server_default="0")
+    # figures changed since the last refresh of ranks and statistics (see readmodel.refresher)
+    stale: Mapped[bool] = mapped_column(server_default="false")
     version: Mapped[int] = mapped_column(BigInteger, server_default="0")
     settings: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     laureates_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -42,11 +42,12 @@ async def test_report_html_renders_in_chromium_and_pdf_has_the_name(
         headers = token("structure", subject=str(me.structure_id))
         path = f"/v1/editions/{edition_id}/structures/{me.structure_id}/report"
 
-        async def page() -> Any:
-            r = await client.get(path + ".html", headers=headers)
-            return r if r.status_code == 200 and "Stratum mean" in r.text else None
+        async def ready() -> Any:
+            r = await client.get(path, headers=headers)
+            return r.status_code == 200 and r.json()["overall"] and len(r.json()["channels"]) == 4
 
-        html = (await eventually(page, within=60)).text
+        await eventually(ready, within=60)
+        html = (await client.get(path + ".html", headers=headers)).text
         assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
         errors: list[str] = []
         async with async_playwright() as pw:

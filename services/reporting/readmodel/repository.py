@@ -60,6 +60,29 @@ async def bump_version(session: AsyncSession, edition_id: uuid.UUID) -> None:
     )
 
 
+async def mark_stale(session: AsyncSession, edition_id: uuid.UUID) -> None:
+    await session.execute(
+        update(Edition).where(Edition.edition_id == edition_id).values(stale=True)
+    )
+
+
+async def clear_stale(session: AsyncSession, edition_id: uuid.UUID) -> None:
+    await session.execute(
+        update(Edition).where(Edition.edition_id == edition_id).values(stale=False)
+    )
+
+
+async def claim_stale(session: AsyncSession) -> uuid.UUID | None:
+    """An edition to refresh, locked; another replica skips it."""
+    found: uuid.UUID | None = await session.scalar(
+        select(Edition.edition_id)
+        .where(Edition.stale.is_(True))
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return found
+
+
 async def set_dispatch(session: AsyncSession, edition_id: uuid.UUID, day: date | None) -> None:
     await session.execute(
         update(Edition).where(Edition.edition_id == edition_id).values(results_dispatch_on=day)

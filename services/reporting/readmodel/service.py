@@ -168,16 +168,25 @@ async def scores_updated(session: AsyncSession, event: ScoresUpdatedV1) -> None:
             if p.site_id is None
         ],
     )
-    settings = settings_of(await repo.stored_settings(session, event.edition_id))
-    await repo.refresh(session, event.edition_id, settings.performing_threshold)
+    # Ranks and statistics are rebuilt once for a run of updates (refresh_stale), not per event.
+    await repo.mark_stale(session, event.edition_id)
     await repo.bump_version(session, event.edition_id)
 
 
 async def refresh_edition(session: AsyncSession, edition_id: uuid.UUID) -> None:
-    """Recompute ranks and statistics (after a change of settings, e.g. the threshold)."""
+    """Recompute the edition's ranks and statistics from its current figures."""
     settings = settings_of(await repo.stored_settings(session, edition_id))
     await repo.refresh(session, edition_id, settings.performing_threshold)
+    await repo.clear_stale(session, edition_id)
     await repo.bump_version(session, edition_id)
+
+
+async def refresh_stale(session: AsyncSession) -> uuid.UUID | None:
+    """Refresh one edition whose figures changed (locked: one replica refreshes it), if any."""
+    edition_id = await repo.claim_stale(session)
+    if edition_id is not None:
+        await refresh_edition(session, edition_id)
+    return edition_id
 
 
 async def edition_settings(session: AsyncSession, edition_id: uuid.UUID) -> EditionSettings:

@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("status", sa.Text(), nullable=False, server_default="draft"),
         sa.Column("results_dispatch_on", sa.Date()),
         sa.Column("generation", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("stale", sa.Boolean(), nullable=False, server_default="false"),
         sa.Column("version", sa.BigInteger(), nullable=False, server_default="0"),
         sa.Column("settings", postgresql.JSONB(), nullable=False, server_default="{}"),
         sa.Column("laureates_published_at", sa.DateTime(timezone=True)),
