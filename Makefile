@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench lint format migrate clean lock
+.PHONY: install browser run test bench lint format migrate clean lock
 
 install: $(STAMP)
 
@@ -23,7 +23,13 @@ $(STAMP): pyproject.toml requirements-dev.lock
 run: install
 	$(BIN)/barometer dev
 
-test: install
+# The report tests (and PDF reports) drive Debian's Chromium; installed when missing and root.
+browser:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) || \
+		echo "Chromium is missing: install Debian's chromium (apt-get install chromium)"; }
+
+test: install browser
 	$(BIN)/pytest
 
 # Starts its own PostgreSQL and NATS; prints a table and writes .bench/latest.json.

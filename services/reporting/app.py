@@ -1,21 +1,52 @@
-"""The reporting service: read models fed by events, and the structures' scorecards."""
+"""The reporting service: read models fed by events; scorecards, the national barometer,
+laureates, personalised reports and exports."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from services.reporting.barometer.router import router as barometer
 from services.reporting.consumers import consumers
+from services.reporting.exports.router import router as exports
+from services.reporting.laureates.router import router as laureates
 from services.reporting.models import tables
-from services.reporting.router import router
+from services.reporting.readmodel.reader import Reader
+from services.reporting.readmodel.refresher import refresh_loop
+from services.reporting.readmodel.router import router as editions
+from services.reporting.reports.router import router as reports
+from services.reporting.scorecards.router import router as scorecards
 from services.reporting.settings import ReportingSettings
 from shared.app import create_service_app
 
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
-    return create_service_app(
-        settings=settings or ReportingSettings(),
+    settings = settings or ReportingSettings()
+    app = create_service_app(
+        settings=settings,
         title="Baromètre — reporting",
-        description="Confidential scorecards: a structure against its stratum and the sample.",
+        description="Confidential scorecards and reports, the national barometer, laureates, "
+        "exports.",
         tables=tables,
-        routers=[router],
+        routers=[scorecards, reports, barometer, laureates, exports, editions],
         producer=None,
         consumers=consumers,
     )
+    reader = app.state.reader = Reader(settings)
+    session_factory = app.state.runtime.session_factory
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with inner(app):
+            refreshing = asyncio.create_task(refresh_loop(session_factory), name="refresher")
+            try:
+                yield
+            finally:
+                refreshing.cancel()
+                await asyncio.gather(refreshing, return_exceptions=True)
+                await reader.close()
+
+    app.router.lifespan_context = lifespan
+    return app

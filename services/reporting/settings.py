@@ -10,3 +10,4 @@ class ReportingSettings(ServiceSettings):
 
     service_name: str = "reporting"
     port: int = 8004
+    chromium_path: str = "/usr/bin/chromium"  # prints personalised reports to PDF

@@ -15,6 +15,12 @@ class EditionCreatedV1(Payload):
     year: int
     name: str
     status: str
+    # Added by reporting (optional, compatible): the edition's number and the calendar's day
+    # from which each structure reads its own results.
+    number: int | None = None
+    results_dispatch_on: date | None = Field(
+        default=None, description="structures read their own results from this day on"
+    )
 
 
 class SiteRef(Payload):
@@ -124,6 +130,18 @@ class EditionStatusChangedV1(Payload):
     to_status: str
     actor_role: str
     actor_subject: str = Field(description="The token subject (an id) that made the change.")
+    # Added by reporting (optional, compatible): the calendar's results dispatch day.
+    results_dispatch_on: date | None = None
+
+
+class EditionCalendarChangedV1(Payload):
+    """Added by reporting: the edition's reporting dates were set or moved."""
+
+    edition_id: uuid.UUID
+    year: int
+    results_dispatch_on: date | None = Field(
+        description="structures read their own results from this day on (None: not set)"
+    )
 
 
 class StratumChangedV1(Payload):
@@ -152,6 +170,7 @@ class RegistrationWithdrawnV1(Payload):
 PAYLOADS: dict[str, type[Payload]] = {
     "registry.edition.created.v1": EditionCreatedV1,
     "registry.edition.status_changed.v1": EditionStatusChangedV1,
+    "registry.edition.calendar_changed.v1": EditionCalendarChangedV1,
     "registry.structure.stratum_changed.v1": StratumChangedV1,
     "registry.registration.withdrawn.v1": RegistrationWithdrawnV1,
     "registry.registration.accepted.v1": RegistrationAcceptedV1,

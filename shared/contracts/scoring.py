@@ -34,6 +34,9 @@ class FigureV1(Payload):
 
     score: Decimal
     audits: int
+    # Added by reporting (optional, compatible): the sum of the squared audit scores behind
+    # this mean, so a reader can give a confidence interval (sample variance from Σx, Σx², n).
+    sum_squares: Decimal | None = None
 
 
 class SiteFiguresV1(Payload):

@@ -61,11 +61,15 @@ async def get_edition(
 
 @router.patch("/editions/{edition_id}", summary="Edit a draft edition's configuration")
 async def patch_edition(
-    edition_id: uuid.UUID, body: EditionPatch, session: SessionDep, principal: Operator
+    edition_id: uuid.UUID,
+    body: EditionPatch,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Operator,
 ) -> EditionOut:
     """Only the fields given change; `calendar`, `quotas` and `offers`, when given, replace the
     old ones whole. Checked like a creation (422 naming the field)."""
-    return await service.patch_edition(session, edition_id, body)
+    return await service.patch_edition(session, runtime.outbox, edition_id, body)
 
 
 @router.post("/editions/{edition_id}/transitions", summary="Move an edition to its next status")

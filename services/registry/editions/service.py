@@ -42,7 +42,11 @@ from services.registry.offers.schemas import OfferLineIn
 from services.registry.strata import service as strata
 from services.registry.vocabulary import Channel, EditionStatus
 from shared.auth import Principal
-from shared.contracts.registry import EditionCreatedV1, EditionStatusChangedV1
+from shared.contracts.registry import (
+    EditionCalendarChangedV1,
+    EditionCreatedV1,
+    EditionStatusChangedV1,
+)
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.outbox import Outbox
 from shared.pagination import Page, PageParams, paginate
@@ -360,7 +364,12 @@ async def create_edition(
     await outbox.add(
         session,
         EditionCreatedV1(
-            edition_id=edition.id, year=edition.year, name=edition.name, status=edition.status
+            edition_id=edition.id,
+            year=edition.year,
+            name=edition.name,
+            status=edition.status,
+            number=edition.number,
+            results_dispatch_on=edition.results_dispatch_on,
         ),
         edition=edition.id,
     )
@@ -368,7 +377,7 @@ async def create_edition(
 
 
 async def patch_edition(
-    session: AsyncSession, edition_id: uuid.UUID, body: EditionPatch
+    session: AsyncSession, outbox: Outbox, edition_id: uuid.UUID, body: EditionPatch
 ) -> EditionOut:
     edition = await find_edition(session, edition_id, for_update=True)
     if EditionStatus(edition.status) not in EDITABLE:
@@ -380,12 +389,23 @@ async def patch_edition(
     _check(config)
     if config.year != edition.year and await repo.edition_of_year(session, config.year) is not None:
         raise Conflict(f"an edition already exists for {config.year}", field="year")
+    dispatch_before = edition.results_dispatch_on
     _apply_scalars(edition, config)
     parts = {"quotas", "offers"} & body.model_fields_set
     if "calendar" in body.model_fields_set or config.calendar != base.calendar:
         parts.add("calendar")
     await _store(session, edition, config, parts)
     await session.flush()
+    if edition.results_dispatch_on != dispatch_before:  # reporting's embargo follows it
+        await outbox.add(
+            session,
+            EditionCalendarChangedV1(
+                edition_id=edition.id,
+                year=edition.year,
+                results_dispatch_on=edition.results_dispatch_on,
+            ),
+            edition=edition.id,
+        )
     return (await editions_out(session, [edition]))[0]
 
 
@@ -419,6 +439,7 @@ async def transition(
             to_status=edition.status,
             actor_role=principal.role.value,
             actor_subject=principal.subject,
+            results_dispatch_on=edition.results_dispatch_on,
         ),
         edition=edition.id,
     )

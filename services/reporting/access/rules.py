@@ -1,0 +1,75 @@
+"""Who reads what (pure): results are confidential to their structure and released on the
+edition's dispatch date; the national barometer is public once the edition is published;
+laureates once the operator publishes them. A refusal about another structure's data is a
+404, so existence does not leak."""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from services.reporting.readmodel.rules import PUBLISHED_STATUSES
+
+OPERATOR, STRUCTURE, PARTNER = "operator", "structure", "partner"
+
+
+class Principal(Protocol):
+    """The caller as these rules need it (shared.auth's Principal fits)."""
+
+    @property
+    def subject(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def scopes(self) -> Set[str]: ...
+
+
+RESULTS_SCOPE = "reporting:results"  # a partner reading structures' results (e.g. a frontend)
+EXPORTS_SCOPE = "reporting:exports"
+BAROMETER_SCOPE = "reporting:barometer"  # a partner reading the barometer before publication
+
+
+@dataclass(frozen=True)
+class EditionAccess:
+    status: str
+    results_dispatch_on: date | None
+    laureates_published: bool
+
+
+def may_read_results(
+    principal: Principal, structure_id: str, edition: EditionAccess, today: date
+) -> bool:
+    """The operator always; a structure (or a partner with the results scope) from the
+    edition's results dispatch day on, a structure for itself only."""
+    if principal.role == OPERATOR:
+        return True
+    released = edition.results_dispatch_on is not None and today >= edition.results_dispatch_on
+    if principal.role == STRUCTURE:
+        return released and principal.subject == structure_id
+    if principal.role == PARTNER:
+        return released and RESULTS_SCOPE in principal.scopes
+    return False
+
+
+def may_read_barometer(principal: Principal | None, edition: EditionAccess) -> bool:
+    if edition.status in PUBLISHED_STATUSES:
+        return True
+    if principal is None:
+        return False
+    return principal.role == OPERATOR or BAROMETER_SCOPE in principal.scopes
+
+
+def may_read_laureates(principal: Principal | None, edition: EditionAccess) -> bool:
+    if edition.laureates_published:
+        return True
+    return principal is not None and principal.role == OPERATOR
+
+
+def may_export(principal: Principal) -> bool:
+    return principal.role == OPERATOR or EXPORTS_SCOPE in principal.scopes
+
+
+def barometer_is_public(edition: EditionAccess) -> bool:
+    return edition.status in PUBLISHED_STATUSES

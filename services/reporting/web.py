@@ -1,0 +1,112 @@
+"""HTTP helpers of reporting's routers: anonymous-or-bearer callers, conditional answers
+(ETag, Cache-Control, 304) and the calendar day results are released on."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from datetime import date, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import jwt
+from fastapi import Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from services.reporting.readmodel.reader import Reader
+from shared.auth import Principal, current_principal
+
+PRIVATE = "private, no-cache"  # a structure's results: revalidate each time, never shared
+PUBLIC = "public, max-age=60"  # the published barometer and laureates
+PARIS = ZoneInfo("Europe/Paris")
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+class VerifiedTokens:
+    """Tokens whose signature was checked, kept until their expiry (at most `size`), so a
+    client polling with the same token is not verified again on every read."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._known: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+
+    def principal(
+        self, request: Request, credentials: HTTPAuthorizationCredentials | None
+    ) -> Principal:
+        token = credentials.credentials if credentials is not None else None
+        if token is not None:
+            held = self._known.get(token)
+            if held is not None and held[1] > time.time():
+                return held[0]
+        principal = current_principal(request, credentials)  # 401 when missing or invalid
+        assert token is not None
+        expires = jwt.decode(token, options={"verify_signature": False}).get("exp", 0)
+        self._known[token] = (principal, float(expires))
+        if len(self._known) > self._size:
+            self._known.popitem(last=False)
+        return principal
+
+
+_verified = VerifiedTokens()
+
+
+def caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    return _verified.principal(request, credentials)
+
+
+def optional_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """The caller, or None for an anonymous one (only public routes take this dependency)."""
+    if credentials is None:
+        return None
+    return _verified.principal(request, credentials)
+
+
+def reader_of(request: Request) -> Reader:
+    reader: Reader = request.app.state.reader
+    return reader
+
+
+CallerDep = Annotated[Principal, Depends(caller)]
+ReaderDep = Annotated[Reader, Depends(reader_of)]
+
+MaybeCallerDep = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def today() -> date:
+    """Dispatch dates are French calendar days."""
+    return datetime.now(PARIS).date()
+
+
+def etag_of(kind: str, version: int) -> str:
+    return f'"{kind}-{version}"'
+
+
+def not_modified(request: Request, etag: str) -> bool:
+    wanted = request.headers.get("if-none-match")
+    if not wanted:
+        return False
+    return wanted.strip() == "*" or etag in (tag.strip() for tag in wanted.split(","))
+
+
+def answer(
+    request: Request,
+    body: bytes | None,
+    *,
+    etag: str,
+    cache_control: str,
+    media_type: str = "application/json",
+) -> Response:
+    """200 with the body, or 304 when the client holds this version already."""
+    headers = {"ETag": etag, "Cache-Control": cache_control}
+    if cache_control != PUBLIC:
+        headers["Vary"] = "Authorization"
+    if body is None or not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(content=body, media_type=media_type, headers=headers)
