@@ -11,7 +11,7 @@ import asyncio
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +39,14 @@ class Row:
         if self.reference is None or self.reference == 0:
             return None
         return self.value / self.reference
+
+    @classmethod
+    def of(cls, row: Row | Mapping[str, Any]) -> Row:
+        """A module's row, as a `Row` or as the JSON mapping (`name`, `value`, `unit`, ...)."""
+        if isinstance(row, Row):
+            return row
+        return cls(name=str(row["name"]), value=float(row["value"]), unit=str(row["unit"]),
+                   reference=None if row.get("reference") is None else float(row["reference"]))  # fmt: skip
 
     def as_json(self) -> dict[str, Any]:
         row: dict[str, Any] = {"name": self.name, "value": round(self.value, 3), "unit": self.unit}

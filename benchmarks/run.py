@@ -49,7 +49,7 @@ async def run_all(ctx: Context, only: Sequence[str] = ()) -> list[Row]:
         for topic, bench in modules(only):
             print(f"… {topic}", file=sys.stderr, flush=True)
             await ctx.empty_nats()
-            rows.extend(await bench(ctx))
+            rows.extend(Row.of(row) for row in await bench(ctx))
     finally:
         await ctx.close()
     return rows

@@ -40,8 +40,10 @@ async def on_registry(session: AsyncSession, envelope: EventEnvelope, payload: P
 async def on_audit_validated(
     session: AsyncSession, envelope: EventEnvelope, payload: Payload
 ) -> None:
-    assert isinstance(payload, AuditValidatedV2)
-    await service.audits_validated(session, [payload])
+    # A v1 audit (from a fieldwork not yet upgraded) carries no remark, scenario or revision:
+    # reporting keeps nothing of it; its score still arrives through scoring.
+    if isinstance(payload, AuditValidatedV2):
+        await service.audits_validated(session, [payload])
 
 
 async def on_scores_updated(
@@ -69,7 +71,10 @@ def consumers(runtime: ServiceRuntime) -> list[EventConsumer]:
         runtime.consumer(
             durable="reporting-fieldwork",
             producer="fieldwork",
-            handlers={"fieldwork.audit.validated.v2": on_audit_validated},
+            handlers={
+                "fieldwork.audit.validated.v1": on_audit_validated,
+                "fieldwork.audit.validated.v2": on_audit_validated,
+            },
         ),
         runtime.consumer(
             durable="reporting-scores",

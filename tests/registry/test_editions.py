@@ -64,7 +64,14 @@ async def test_the_2017_preset(
     assert await outbox_subjects(db) == [
         (
             "registry.edition.created.v1",
-            {"edition_id": edition["id"], "year": 2017, "name": edition["name"], "status": "draft"},
+            {
+                "edition_id": edition["id"],
+                "year": 2017,
+                "name": edition["name"],
+                "status": "draft",
+                "number": 6,
+                "results_dispatch_on": "2017-11-20",
+            },  # the embargo reporting keeps
         )
     ]
     catalogue = ok(await client.get(f"/v1/editions/{edition['id']}/offers", headers=operator))

@@ -17,7 +17,7 @@ async def test_the_bench_harness_writes_rows_of_the_documented_shape(
     args = parser().parse_args(
         [
             "--scale", "0.005", "--repeat", "1", "--output", str(output),
-            "--database-url", infra.admin_url, "--nats-url", nats_url,
+            "--database-url", infra.admin_url, "--nats-url", nats_url, "--only", "messaging",
         ]
     )  # fmt: skip
     rows = await main_async(args)

@@ -2,7 +2,7 @@
 audits (grids, remarks), rendered documents; participants gain names, offer and trophies.
 
 Revision ID: reporting_0002
-Revises: reporting_0001
+Revises: reporting_msg_0100
 Create Date: 2026-11-25
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "reporting_0002"
-down_revision: str | None = "reporting_0001"
+down_revision: str | None = "reporting_msg_0100"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
