@@ -4,6 +4,9 @@ change; unmatched structures listed."""
 
 from __future__ import annotations
 
+import gzip
+import json
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -18,6 +21,8 @@ from tests.registry.conftest import (
     register,
     url_of,
 )
+
+DATA = Path(__file__).resolve().parents[2] / "services" / "registry" / "data"
 
 # The 2020 laureates (seed) in their trophy categories, with real territories.
 LAUREATES_2020: list[tuple[dict[str, Any], str]] = [
@@ -188,3 +193,40 @@ async def test_new_rules_rederive_strata_with_an_event_per_change(
             )
         )
     assert_problem(await client.put(f"{base}/rules", json={"rules": rules}, headers=operator), 409)
+
+
+async def test_a_territory_import_moves_strata_with_the_new_populations(
+    client: httpx.AsyncClient, operator: dict[str, str], db: asyncpg.Connection
+) -> None:
+    """Guérande grows past 20,000 in a newer vintage: its registration in an open edition moves
+    to the next band in the import's transaction, announced once; a closed edition keeps its."""
+    edition = await new_edition(client, operator, preset="2017", year=2026, number=15)
+    structure = await new_structure(client, operator, name="Mairie de Guérande",
+                                    commune_code="44069")  # fmt: skip
+    registration = await register(client, operator, edition, structure)
+    assert registration["stratum"]["code"] == "cities-10k-20k"
+
+    def load(name: str) -> Any:
+        with gzip.open(DATA / f"{name}.json.gz", "rt", encoding="utf-8") as f:
+            return json.load(f)
+
+    communes = load("communes")
+    for record in communes:
+        if record["code"] == "44069" and record["type"] == "commune-actuelle":
+            record["population"] = 21_000
+    files = {name: json.dumps(load(name) if name != "communes" else communes).encode()
+             for name in ("regions", "departements", "communes", "epci")}  # fmt: skip
+    before = len(await outbox_subjects(db, "registry.structure.stratum_changed"))
+    response = await client.post(
+        "/v1/territories/imports/upload", data={"vintage": "2027"},
+        files={name: (f"{name}.json", body) for name, body in files.items()}, headers=operator,
+    )  # fmt: skip
+    assert response.status_code == 201, response.text
+    assert response.json()["strata_changed"] == 1
+    moved = ok(await client.get(url_of(registration), headers=operator))
+    assert moved["stratum"]["code"] == "cities-20k-50k"
+    changes = await outbox_subjects(db, "registry.structure.stratum_changed")
+    assert len(changes) == before + 1
+    assert changes[-1][1]["from_code"] == "cities-10k-20k"
+    assert changes[-1][1]["to_code"] == "cities-20k-50k"
+    assert changes[-1][1]["population"] == 21_000

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.models import Registration, StratumRule, Structure
+from services.registry.models import Edition, Registration, StratumRule, Structure
 from services.registry.queries import children, replace_children
 from services.registry.vocabulary import RegistrationStatus
 
@@ -118,3 +118,11 @@ async def structures_with_registration(
     if after is not None:
         query = query.where(Structure.id > after)
     return (await session.execute(query)).all()
+
+
+async def editions_in(session: AsyncSession, statuses: Sequence[str]) -> list[Edition]:
+    """The editions in these statuses, locked (their strata are about to be derived anew)."""
+    rows = await session.scalars(
+        select(Edition).where(Edition.status.in_(statuses)).order_by(Edition.year).with_for_update()
+    )
+    return list(rows)

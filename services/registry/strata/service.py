@@ -230,6 +230,16 @@ async def refresh(session: AsyncSession, outbox: Outbox, edition_id: uuid.UUID) 
     return await rederive(session, outbox, edition, refresh_populations=True)
 
 
+async def follow_populations(session: AsyncSession, outbox: Outbox) -> int:
+    """After a territory import: the strata of every edition still open to changes are derived
+    anew from the new populations (one `registry.structure.stratum_changed.v1` per change);
+    returns how many registrations changed stratum. Editions in fieldwork or later keep theirs."""
+    changed = 0
+    for edition in await repo.editions_in(session, [s.value for s in STRATA_EDITABLE]):
+        changed += len((await rederive(session, outbox, edition, refresh_populations=True)).changes)
+    return changed
+
+
 _SCAN_BATCH = 1000
 
 

@@ -19,7 +19,7 @@ from services.registry.territories.schemas import (
     Page,
     RegionOut,
 )
-from shared.app import SessionDep
+from shared.app import RuntimeDep, SessionDep
 from shared.auth import Role
 from shared.auth import require as require_role
 
@@ -215,8 +215,10 @@ async def get_region(
     "populations of the vintage. Idempotent: a second run reports everything unchanged. "
     "An older vintage than the latest imported one is refused (409).",
 )
-async def import_bundled(session: SessionDep, body: ImportIn | None = None) -> ImportOut:
-    return await service.import_bundled(session, body.vintage if body else None)
+async def import_bundled(
+    session: SessionDep, runtime: RuntimeDep, body: ImportIn | None = None
+) -> ImportOut:
+    return await service.import_bundled(session, runtime.outbox, body.vintage if body else None)
 
 
 @router.post(
@@ -234,6 +236,7 @@ async def import_bundled(session: SessionDep, body: ImportIn | None = None) -> I
 )
 async def import_upload(
     session: SessionDep,
+    runtime: RuntimeDep,
     vintage: Annotated[int, Form(description="Vintage (year) of the files.")],
     regions: Annotated[UploadFile, File(description="regions.json(.gz)")],
     departements: Annotated[UploadFile, File(description="departements.json(.gz)")],
@@ -246,7 +249,7 @@ async def import_upload(
         "communes": await communes.read(),
         "epci": await epci.read(),
     }
-    return await service.import_uploaded(session, vintage, files)
+    return await service.import_uploaded(session, runtime.outbox, vintage, files)
 
 
 @router.get(

@@ -153,3 +153,9 @@ class ImportOut(BaseModel):
     epcis: KindCountsOut = Field(description="EPCI (intercommunalities).")
     memberships_created: int = Field(description="EPCI memberships added.")
     memberships_removed: int = Field(description="EPCI memberships no longer in the data.")
+    strata_changed: int = Field(
+        default=0,
+        description="Registrations of editions still open to changes (draft to registration "
+        "closed) whose stratum changed with the new populations (each announced by "
+        "`registry.structure.stratum_changed.v1`).",
+    )

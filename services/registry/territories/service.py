@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.base import tables
 from services.registry.settings import RegistrySettings
 from services.registry.territories import repository as repo
 from services.registry.territories import sources
@@ -50,6 +51,7 @@ from services.registry.territories.schemas import (
 )
 from shared.db import create_engine, create_session_factory, transaction
 from shared.errors import Conflict, NotFound, Unprocessable
+from shared.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +232,7 @@ async def import_territories(
 
 
 async def _read_and_import(
-    session: AsyncSession, source: str, read: Callable[[], DataSet]
+    session: AsyncSession, outbox: Outbox, source: str, read: Callable[[], DataSet]
 ) -> ImportOut:
     """Read (in a thread: it is CPU work) then import; a bad data set is a 422 naming each error."""
     started = time.perf_counter()
@@ -238,17 +240,30 @@ async def _read_and_import(
         data = await asyncio.to_thread(read)
     except DataSetError as exc:
         raise Unprocessable(f"the data set cannot be imported: {exc}", errors=exc.errors) from exc
-    return await import_territories(session, data, source=source, started=started)
+    report = await import_territories(session, data, source=source, started=started)
+    return await _strata_follow(session, outbox, report)
 
 
-async def import_bundled(session: AsyncSession, vintage: int | None) -> ImportOut:
-    return await _read_and_import(session, "bundled", partial(sources.read_bundled, vintage))
+async def _strata_follow(session: AsyncSession, outbox: Outbox, report: ImportOut) -> ImportOut:
+    """Strata follow populations, in the import's own transaction."""
+    from services.registry.strata import service as strata  # imports this module: call time
+
+    changed = await strata.follow_populations(session, outbox)
+    return report.model_copy(update={"strata_changed": changed})
+
+
+async def import_bundled(session: AsyncSession, outbox: Outbox, vintage: int | None) -> ImportOut:
+    return await _read_and_import(
+        session, outbox, "bundled", partial(sources.read_bundled, vintage)
+    )
 
 
 async def import_uploaded(
-    session: AsyncSession, vintage: int, files: dict[str, bytes]
+    session: AsyncSession, outbox: Outbox, vintage: int, files: dict[str, bytes]
 ) -> ImportOut:
-    return await _read_and_import(session, "upload", partial(sources.read_files, vintage, files))
+    return await _read_and_import(
+        session, outbox, "upload", partial(sources.read_files, vintage, files)
+    )
 
 
 async def import_into_database(
@@ -272,6 +287,7 @@ async def import_into_database(
     try:
         async with transaction(create_session_factory(engine)) as session:
             report = await import_territories(session, data, source=source, started=started)
+            report = await _strata_follow(session, Outbox(tables.outbox), report)
     finally:
         await engine.dispose()
     return report.model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
