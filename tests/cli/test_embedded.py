@@ -4,6 +4,7 @@ permissions of nothing outside its own data directory."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -61,9 +62,14 @@ def test_says_why_and_what_to_do_where_it_cannot_run(
     with pytest.raises(EmbeddedUnavailable) as refused:
         pg._run_as(EmbeddedPostgres.bin_dir(), euid=0)
     message = str(refused.value)
-    # It names the first directory on the way that others cannot enter: `private` or above.
-    closed = [f for f in (private, *private.parents) if f"cannot enter {f} " in message]
-    assert closed, message
+    # It names the first directory on the way (to the binaries, then to the data) that others
+    # cannot enter: the checkout's own parent when it is private, else `private` or above.
+    named = re.search(r"cannot enter (\S+) \(mode", message)
+    assert named, message
+    closed = Path(named.group(1))
+    assert not closed.stat().st_mode & stat.S_IXOTH
+    on_the_way = {private, *private.parents, *EmbeddedPostgres.bin_dir().parents}
+    assert closed in on_the_way
     assert "DATABASE_URL" in message
     assert "normal user" in message
     assert stat.S_IMODE(private.stat().st_mode) == 0o700
