@@ -12,7 +12,7 @@ Two scoring paths are measured:
 - `batch`: the events of a JetStream fetch applied as the batch consumer base applies them
   (bulk inbox insert, `ScoringApplication.apply_batch`, one transaction, ack after commit);
   until that base is merged, a small loop here plays it;
-- `service`: the scoring service's consumer as wired in this branch (the per-event adapter),
+- `service`: the scoring service's consumer as wired (its batch handler on the shared consumer),
   on a smaller sample, for the record.
 """
 
@@ -276,7 +276,7 @@ async def batch_rate(
 
 
 async def service_rate(database_url: str, nats_url: str, n: int) -> float:
-    """The scoring service as wired in this branch, in-process, over `n` events."""
+    """The scoring service as wired, in-process, over `n` events."""
     from services.scoring.app import create_app
 
     settings = ScoringSettings(environment="test", database_url=database_url, nats_url=nats_url)
@@ -344,7 +344,7 @@ async def measure(
     await publish_all(js, events)
     await nc.close()
     per_event = await service_rate(database_url, nats_url, len(events))
-    rows.append(row(f"scoring service consumer as wired in this branch (per-event API, "
+    rows.append(row(f"scoring service consumer as wired (batch handler on the shared consumer, "
                     f"{SERVICE_SAMPLE:,} audits)", per_event, "audits/s"))  # fmt: skip
     return rows
 
