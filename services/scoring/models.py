@@ -23,6 +23,7 @@ tables = messaging_tables(metadata)
 
 EXACT = Numeric(30, 10)  # the stored form of a score (`engine.rules.SCALE`)
 SUM = Numeric(40, 10)  # sums of stored scores
+SQUARES = Numeric(50, 20)  # sums of squared stored scores
 
 
 class Base(DeclarativeBase):
@@ -99,6 +100,8 @@ class Cell(Base):
     grid_version: Mapped[int] = mapped_column(primary_key=True)
     audits: Mapped[int]
     score_total: Mapped[Decimal] = mapped_column(SUM)
+    # Sum of squared audit scores (20 decimals); NULL for cells written before it was kept.
+    score_squares: Mapped[Decimal | None] = mapped_column(SQUARES)
     item_totals: Mapped[list[Decimal]] = mapped_column(ARRAY(SUM))
     item_counts: Mapped[list[int]] = mapped_column(ARRAY(Integer))
     criterion_totals: Mapped[list[Decimal]] = mapped_column(ARRAY(SUM))

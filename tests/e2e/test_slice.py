@@ -177,6 +177,10 @@ async def test_the_slice_through_the_four_services(system: System, token: Header
     expected = (by_channel_score["phone"] + by_channel_score["email"]) / 2
     overall = card["overall"]
     assert Decimal(str(overall["score"])) == expected.quantize(Decimal("0.01"))
+    # Two audits: a 95% interval around the score, from scoring's sums of squares.
+    interval = overall["confidence_interval_95"]
+    assert interval["withheld"] is False
+    assert interval["low"] <= overall["score"] <= interval["high"]
     # Two structures in the stratum, three in the sample: both under the minimum group size,
     # withheld with a reason, so no one can deduce another's score.
     assert overall["stratum"]["withheld"] is True

@@ -55,7 +55,7 @@ def from_scratch(
                     {"item": d.totals["item"], "criterion": d.totals["criterion"],
                      "journey_step": d.totals["journey_step"]},
                     {"item": d.counts["item"], "criterion": d.counts["criterion"],
-                     "journey_step": d.counts["journey_step"]})
+                     "journey_step": d.counts["journey_step"]}, d.score_squares)
         )  # fmt: skip
     structures: dict[uuid.UUID, dict[str, Any]] = {}
     members: dict[tuple[str, str], list[StructurePoint]] = defaultdict(list)

@@ -74,7 +74,7 @@ async def test_validated_audit_is_scored_and_announced(make_settings, token, nat
         assert announced["structures"][0]["channels"]["email"] == {
             "score": "75.0000000000",
             "audits": 1,
-            "sum_squares": None,  # not kept by scoring's cells yet: no interval downstream
+            "sum_squares": "5625.00000000000000000000",  # for a reader's confidence interval
         }
     await nc.close()
 

@@ -307,6 +307,7 @@ async def add_to_cells(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
         updates={
             "audits": "cells.audits + excluded.audits",
             "score_total": "cells.score_total + excluded.score_total",
+            "score_squares": "cells.score_squares + excluded.score_squares",
             **arrays,
         },
     )  # fmt: skip

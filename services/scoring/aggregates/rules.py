@@ -59,10 +59,16 @@ class CellDelta:
     score_total: Decimal = Decimal(0)
     totals: dict[str, list[Decimal]] = field(default_factory=dict)
     counts: dict[str, list[int]] = field(default_factory=dict)
+    # Sum of the squared audit scores, so a reader can give a confidence interval (exact: a
+    # stored score has 10 decimals, its square 20).
+    score_squares: Decimal = Decimal(0)
 
     def add(self, grid: GridShape, scored: ScoredAudit, sign: int) -> None:
         self.audits += sign
         self.score_total += sign * scored.score
+        with localcontext() as ctx:
+            ctx.prec = 60
+            self.score_squares += sign * scored.score * scored.score
         sizes = {
             "item": len(grid.items),
             "criterion": len(grid.criteria),
@@ -87,6 +93,7 @@ class CellRow:
     score_total: Decimal
     totals: Mapping[str, Sequence[Decimal]]
     counts: Mapping[str, Sequence[int]]
+    score_squares: Decimal | None = None  # None: not kept (cells written before it was)
 
 
 def _weighted(means: Mapping[str, Decimal], settings: ScoringSettings) -> Decimal | None:
@@ -100,17 +107,20 @@ def _weighted(means: Mapping[str, Decimal], settings: ScoringSettings) -> Decima
         return ratio(sum((weights[c] * m for c, m in means.items()), Decimal(0)), total)
 
 
-def _figure(total: Decimal, count: int) -> dict[str, Any]:
-    return {"score": str(ratio(total, Decimal(count))), "audits": count}
+def _figure(total: Decimal, count: int, squares: Decimal | None = None) -> dict[str, Any]:
+    figure = {"score": str(ratio(total, Decimal(count))), "audits": count}
+    if squares is not None:
+        figure["sum_squares"] = str(squares)
+    return figure
 
 
 def structure_figures(
     cells: Iterable[CellRow], grids: Mapping[tuple[str, int], GridShape], settings: ScoringSettings
 ) -> tuple[Decimal | None, int, dict[str, Any]]:
     """(overall score, audits, figures per channel / site / criterion / step / item)."""
-    channel_sums: dict[str, list[Any]] = defaultdict(lambda: [Decimal(0), 0])
+    channel_sums: dict[str, list[Any]] = defaultdict(lambda: [Decimal(0), 0, Decimal(0)])
     site_sums: dict[str, dict[str, list[Any]]] = defaultdict(
-        lambda: defaultdict(lambda: [Decimal(0), 0])
+        lambda: defaultdict(lambda: [Decimal(0), 0, Decimal(0)])
     )
     level_sums: dict[str, dict[str, list[Any]]] = {
         level: defaultdict(lambda: [Decimal(0), 0]) for level in LEVELS
@@ -123,6 +133,12 @@ def structure_figures(
         for bucket in (channel_sums[cell.channel], site_sums[cell.site_id][cell.channel]):
             bucket[0] += cell.score_total
             bucket[1] += cell.audits
+            # One cell without squares makes its channel's sum unknown (None), never wrong.
+            bucket[2] = (
+                None
+                if bucket[2] is None or cell.score_squares is None
+                else (bucket[2] + cell.score_squares)
+            )
         grid = grids[(cell.grid_code, cell.grid_version)]
         names = {
             "item": [f"{grid.code}/{item.code}" for item in grid.items],
@@ -136,18 +152,18 @@ def structure_figures(
                 if count:
                     level_sums[level][name][0] += total
                     level_sums[level][name][1] += count
-    channel_means = {c: ratio(t, Decimal(n)) for c, (t, n) in channel_sums.items()}
+    channel_means = {c: ratio(t, Decimal(n)) for c, (t, n, _) in channel_sums.items()}
     figures: dict[str, Any] = {
-        "channels": {c: _figure(t, n) for c, (t, n) in sorted(channel_sums.items())},
+        "channels": {c: _figure(t, n, q) for c, (t, n, q) in sorted(channel_sums.items())},
         "sites": {},
     }
     for site, channels in sorted(site_sums.items()):
-        means = {c: ratio(t, Decimal(n)) for c, (t, n) in channels.items()}
+        means = {c: ratio(t, Decimal(n)) for c, (t, n, _) in channels.items()}
         score = _weighted(means, settings)
         figures["sites"][site] = {
             "score": None if score is None else str(score),
-            "audits": sum(n for _, n in channels.values()),
-            "channels": {c: _figure(t, n) for c, (t, n) in sorted(channels.items())},
+            "audits": sum(n for _, n, _ in channels.values()),
+            "channels": {c: _figure(t, n, q) for c, (t, n, q) in sorted(channels.items())},
         }
     for level in LEVELS:
         figures[level] = {k: _figure(t, n) for k, (t, n) in sorted(level_sums[level].items())}

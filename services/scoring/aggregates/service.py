@@ -486,6 +486,7 @@ def cell_rows(deltas: Mapping[tuple[Any, ...], CellDelta]) -> list[dict[str, Any
                 "structure_id": structure_id, "site_id": site_id, "channel": channel,
                 "grid_code": grid_code, "grid_version": grid_version,
                 "audits": delta.audits, "score_total": delta.score_total,
+                "score_squares": delta.score_squares,
                 "item_totals": delta.totals["item"], "item_counts": delta.counts["item"],
                 "criterion_totals": delta.totals["criterion"],
                 "criterion_counts": delta.counts["criterion"],
@@ -504,6 +505,7 @@ def cell_row(cell: Any) -> CellRow:
         grid_version=cell.grid_version,
         audits=cell.audits,
         score_total=cell.score_total,
+        score_squares=cell.score_squares,
         totals={
             "item": cell.item_totals,
             "criterion": cell.criterion_totals,
