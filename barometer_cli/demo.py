@@ -225,8 +225,7 @@ def _links(base: str, edition_id: str, structure_id: str) -> DemoLinks:
 
 def _find_edition(registry: httpx.Client, spec: dict[str, Any]) -> dict[str, Any] | None:
     found = _check(registry.get("/v1/editions", params={"year": spec["year"]}), "list editions")
-    items = found["items"] if isinstance(found, dict) else found
-    return next((e for e in items if e["name"] == spec["name"]), None)
+    return next((e for e in found["items"] if e["name"] == spec["name"]), None)
 
 
 def _first_accepted(registry: httpx.Client, edition_id: str) -> str:
@@ -234,11 +233,9 @@ def _first_accepted(registry: httpx.Client, edition_id: str) -> str:
         registry.get(f"/v1/editions/{edition_id}/registrations", params={"status": "accepted"}),
         "list registrations",
     )
-    items = regs["items"] if isinstance(regs, dict) else regs
-    if not items:
+    if not regs["items"]:
         raise DemoError("the demo edition has no accepted registration")
-    first = min(items, key=lambda r: r["created_at"]) if "created_at" in items[0] else items[0]
-    structure_id: str = first["structure_id"]
+    structure_id: str = min(regs["items"], key=lambda r: r["created_at"])["structure_id"]
     return structure_id
 
 
@@ -375,6 +372,5 @@ def _tasks(client: httpx.Client, edition_id: str, structure_id: str) -> list[dic
     )
     if response.status_code != 200:
         return []
-    body = response.json()
-    items: list[dict[str, Any]] = body["items"] if isinstance(body, dict) else body
+    items: list[dict[str, Any]] = response.json()["items"]
     return items

@@ -259,12 +259,16 @@ class EmbeddedPostgres(_Child):
             if run_as.user
             else (os.geteuid(), os.getegid())
         )
-        if os.geteuid() == 0:
-            for folder, dirs, files in os.walk(self.data_dir):
-                for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
+        top = self.data_dir.stat()
+        if os.geteuid() == 0 and (top.st_uid, top.st_gid) != owner:
+            # The directory itself is given last, so it marks a complete hand-over: a start
+            # that finds it right walks nothing.
+            for folder, dirs, files in os.walk(self.data_dir, topdown=False):
+                for name in (os.path.join(folder, n) for n in dirs + files):
                     info = os.lstat(name)
                     if (info.st_uid, info.st_gid) != owner:
                         os.lchown(name, *owner)
+            os.lchown(self.data_dir, *owner)
         self.data_dir.chmod(0o700)
 
     def _wait_accepting(self, bin_dir: Path, timeout: float = 60) -> None:

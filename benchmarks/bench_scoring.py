@@ -41,6 +41,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from benchmarks.harness import Row
 from services.scoring.aggregates.service import BatchOptions, ScoringApplication, settle
 from services.scoring.consumers import DURABLE
 from services.scoring.models import EditionState, tables
@@ -59,28 +60,8 @@ STRATA = ["cities-3500-10k", "cities-10k-20k", "cities-20k-50k", "cities-50k-100
 TYPES = ["city_hall", "intercommunality", "france_services"]
 
 
-class BenchRow(dict[str, Any]):
-    """A result row: a dict (`name`, `value`, `unit`, optional `reference`, `ratio`) that also
-    reads as attributes, for a harness that takes either."""
-
-    def __getattr__(self, name: str) -> Any:
-        if name in ("reference", "ratio"):
-            return self.get(name)
-        try:
-            return self[name]
-        except KeyError as exc:
-            raise AttributeError(name) from exc
-
-    def as_json(self) -> dict[str, Any]:
-        return dict(self)
-
-
-def row(name: str, value: float, unit: str, reference: float | None = None) -> BenchRow:
-    out = BenchRow(name=name, value=round(value, 3), unit=unit)
-    if reference is not None:
-        out["reference"] = round(reference, 3)
-        out["ratio"] = round(value / reference, 4) if reference else None
-    return out
+def row(name: str, value: float, unit: str, reference: float | None = None) -> Row:
+    return Row(name=name, value=value, unit=unit, reference=reference)
 
 
 # --- synthetic edition ----------------------------------------------------------------------
@@ -295,7 +276,7 @@ async def service_rate(database_url: str, nats_url: str, n: int) -> float:
 
 async def one_size(
     database_url: str, nats_url: str, audits: int, batch: int
-) -> tuple[list[BenchRow], float]:
+) -> tuple[list[Row], float]:
     edition, events = edition_events(audits)
     nc = await nats.connect(nats_url)
     js = nc.jetstream(timeout=30)
@@ -323,8 +304,8 @@ async def one_size(
 
 async def measure(
     fresh_database: Any, nats_url: str, sizes: Sequence[int], batch: int
-) -> list[BenchRow]:
-    rows: list[BenchRow] = []
+) -> list[Row]:
+    rows: list[Row] = []
     costs: dict[int, float] = {}
     for audits in sizes:
         size_rows, costs[audits] = await one_size(await fresh_database(), nats_url, audits, batch)
@@ -349,7 +330,7 @@ async def measure(
     return rows
 
 
-async def run(ctx: Any) -> list[BenchRow]:
+async def run(ctx: Any) -> list[Row]:
     """The harness's entry point (see the module's docstring for what `ctx` may carry)."""
     sizes = tuple(getattr(ctx, "audits", None) or DEFAULT_AUDITS)
     scale = float(getattr(ctx, "scale", 1.0) or 1.0)
@@ -394,7 +375,10 @@ def main() -> None:
                 await asyncio.to_thread(migrate_all, url)
                 return url
 
-            rows = asyncio.run(measure(fresh, server.url, args.audits, args.batch))
+            rows = [
+                r.as_json()
+                for r in asyncio.run(measure(fresh, server.url, args.audits, args.batch))
+            ]
         finally:
             server.stop()
             pg.stop()

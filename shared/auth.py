@@ -7,7 +7,9 @@ and shared by the services started from this checkout and by `barometer token`.
 from __future__ import annotations
 
 import os
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -109,13 +111,29 @@ def issue_token(
 
 
 class TokenVerifier:
-    def __init__(self, settings: ServiceSettings) -> None:
+    """Checks bearer tokens; a token whose signature was checked is kept until its expiry (at
+    most `cache_size` of them), so a client polling with one token is not verified again on
+    every request."""
+
+    def __init__(self, settings: ServiceSettings, *, cache_size: int = 10_000) -> None:
         _, public_path = key_paths(settings)
         self._key = public_path.read_bytes()
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
+        self._cache_size = cache_size
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     def verify(self, token: str) -> Principal:
+        held = self._verified.get(token)
+        if held is not None and held[1] > time.time():
+            return held[0]
+        principal, expires = self._check(token)
+        self._verified[token] = (principal, expires)
+        if len(self._verified) > self._cache_size:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _check(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -131,11 +149,12 @@ class TokenVerifier:
             role = Role(claims.get("role", ""))
         except ValueError as exc:
             raise Unauthorized(f"token carries an unknown role: {claims.get('role')!r}") from exc
-        return Principal(
+        principal = Principal(
             subject=str(claims["sub"]),
             role=role,
             scopes=frozenset(str(claims.get("scope", "")).split()),
         )
+        return principal, float(claims["exp"])
 
 
 def ensure_acts_for_structure(principal: Principal, structure_id: uuid.UUID) -> None:

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pythonjsonlogger.json import JsonFormatter
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.types import ASGIApp
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -126,44 +126,58 @@ def route_template(scope: Mapping[str, Any]) -> str:
     return f"{prefix}{getattr(route, 'path', '')}"
 
 
-class RequestContextMiddleware(BaseHTTPMiddleware):
-    """Gives each request an id (taken from `X-Request-ID` when sane), logs and measures it."""
+class RequestContextMiddleware:
+    """Gives each request an id (taken from `X-Request-ID` when sane), logs and measures it.
+
+    Plain ASGI (not `BaseHTTPMiddleware`, which runs the app in a task group and wraps every
+    response): it only watches the response start go by."""
 
     def __init__(self, app: ASGIApp, service: str) -> None:
-        super().__init__(app)
+        self.app = app
         self.service = service
         self.log = logging.getLogger(f"{service}.http")
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        incoming = request.headers.get("x-request-id", "")
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get("x-request-id", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        request.state.request_id = request_id
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
         elapsed = time.perf_counter() - started
-        template = route_template(request.scope)
-        REQUESTS.labels(self.service, request.method, template, str(response.status_code)).inc()
-        LATENCY.labels(self.service, request.method, template).observe(elapsed)
-        response.headers["X-Request-ID"] = request_id
+        method = scope["method"]
+        template = route_template(scope)
+        REQUESTS.labels(self.service, method, template, str(status)).inc()
+        LATENCY.labels(self.service, method, template).observe(elapsed)
         if template not in ("/metrics", "/health/live", "/health/ready"):
             self.log.info(
                 "%s %s %s",
-                request.method,
+                method,
                 template,
-                response.status_code,
+                status,
                 extra={
                     "request_id": request_id,
-                    "method": request.method,
-                    "path": request.url.path,
-                    "status": response.status_code,
+                    "method": method,
+                    "path": scope["path"],
+                    "status": status,
                     "duration_ms": round(elapsed * 1000, 1),
                 },
             )
-        return response
 
 
 async def metrics_endpoint() -> Response:

@@ -7,9 +7,7 @@ item that was already in the order.
 
 from __future__ import annotations
 
-import base64
 import binascii
-import json
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -19,6 +17,7 @@ from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, literal, true, tuple_
 
+from shared.cursors import pack, unpack
 from shared.errors import ProblemError
 
 T = TypeVar("T")
@@ -55,15 +54,13 @@ def _typed(value: Any) -> Any:
 
 
 def encode_cursor(key: Sequence[Any]) -> str:
-    raw = json.dumps([_plain(v) for v in key], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return pack([_plain(v) for v in key])
 
 
 def decode_cursor(cursor: str, arity: int) -> list[Any]:
     """The sort key a cursor holds; a 400 problem when it was not made by `encode_cursor`."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = json.loads(raw)
+        values = unpack(cursor)
         if not isinstance(values, list) or len(values) != arity:
             raise ValueError("wrong shape")
         return [_typed(v) for v in values]

@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import PROBLEM_JSON, TYPE_BASE, ProblemError
+from shared.errors import PROBLEM_JSON, TYPE_BASE, ProblemError, Unauthorized
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -50,8 +50,6 @@ class AuthenticateBeforeBodyMiddleware:
         header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            from shared.errors import Unauthorized
-
             raise Unauthorized("a bearer token is required")
         return self.authenticate(token.strip())
 

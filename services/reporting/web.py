@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from datetime import date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-import jwt
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -23,41 +20,6 @@ PARIS = ZoneInfo("Europe/Paris")
 _bearer = HTTPBearer(auto_error=False)
 
 
-class VerifiedTokens:
-    """Tokens whose signature was checked, kept until their expiry (at most `size`), so a
-    client polling with the same token is not verified again on every read."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._size = size
-        self._known: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
-
-    def principal(
-        self, request: Request, credentials: HTTPAuthorizationCredentials | None
-    ) -> Principal:
-        token = credentials.credentials if credentials is not None else None
-        if token is not None:
-            held = self._known.get(token)
-            if held is not None and held[1] > time.time():
-                return held[0]
-        principal = current_principal(request, credentials)  # 401 when missing or invalid
-        assert token is not None
-        expires = jwt.decode(token, options={"verify_signature": False}).get("exp", 0)
-        self._known[token] = (principal, float(expires))
-        if len(self._known) > self._size:
-            self._known.popitem(last=False)
-        return principal
-
-
-_verified = VerifiedTokens()
-
-
-def caller(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    return _verified.principal(request, credentials)
-
-
 def optional_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -65,7 +27,7 @@ def optional_principal(
     """The caller, or None for an anonymous one (only public routes take this dependency)."""
     if credentials is None:
         return None
-    return _verified.principal(request, credentials)
+    return current_principal(request, credentials)
 
 
 def reader_of(request: Request) -> Reader:
@@ -73,7 +35,7 @@ def reader_of(request: Request) -> Reader:
     return reader
 
 
-CallerDep = Annotated[Principal, Depends(caller)]
+CallerDep = Annotated[Principal, Depends(current_principal)]
 ReaderDep = Annotated[Reader, Depends(reader_of)]
 
 MaybeCallerDep = Annotated[Principal | None, Depends(optional_principal)]

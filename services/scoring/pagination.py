@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from shared.cursors import pack, unpack
 from shared.errors import Unprocessable
 
 T = TypeVar("T")
@@ -22,16 +21,14 @@ class Page(BaseModel, Generic[T]):
 
 
 def encode_cursor(key: list[Any]) -> str:
-    raw = json.dumps([str(k) for k in key]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return pack([str(k) for k in key])
 
 
 def decode_cursor(cursor: str | None, parts: int) -> list[str] | None:
     if cursor is None:
         return None
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key = json.loads(raw)
+        key = unpack(cursor)
         if (
             not isinstance(key, list)
             or len(key) != parts

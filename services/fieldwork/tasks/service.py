@@ -3,9 +3,7 @@ why), and cursor pages. Functions take the caller's session and only flush."""
 
 from __future__ import annotations
 
-import base64
 import binascii
-import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -19,6 +17,7 @@ from services.fieldwork.statuses import TaskStatus
 from services.fieldwork.tasks import repository
 from services.fieldwork.tasks.rules import IllegalTransition, next_status
 from shared.auth import Principal, Role
+from shared.cursors import pack, unpack
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 
 SYSTEM = Principal(subject="fieldwork", role=Role.OPERATOR)
@@ -134,18 +133,17 @@ async def cancel(
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
-    raw = json.dumps(
+    return pack(
         [
             v.isoformat() if isinstance(v, date) else str(v) if isinstance(v, uuid.UUID) else v
             for v in values
         ]
     )
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def _decode(cursor: str, kinds: Sequence[type]) -> tuple[Any, ...]:
     try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        raw = unpack(cursor)
         if not isinstance(raw, list) or len(raw) != len(kinds):
             raise ValueError("bad cursor shape")
         out: list[Any] = []

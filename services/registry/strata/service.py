@@ -142,20 +142,33 @@ async def counts(
     )
 
 
-async def _population(session: AsyncSession, structure: Structure) -> int | None:
-    """The structure's population as the territories hold it now."""
-    place: territories.Place | None
+def _territory_of(structure: Structure) -> tuple[str, str] | None:
+    """The (kind, code) of the territory a structure takes its population from."""
     if structure.type == StructureType.INTERCOMMUNALITY and structure.epci_siren:
-        place = await territories.epci(session, structure.epci_siren)
-    elif structure.type == StructureType.DEPARTEMENT and structure.departement_code:
-        place = await territories.departement(session, structure.departement_code)
-    elif structure.type == StructureType.REGION and structure.region_code:
-        place = await territories.region(session, structure.region_code)
-    elif structure.commune_code:
-        place = await territories.commune(session, structure.commune_code)
-    else:
-        place = None
-    return structure.population if place is None else place.population
+        return "epci", structure.epci_siren
+    if structure.type == StructureType.DEPARTEMENT and structure.departement_code:
+        return "departement", structure.departement_code
+    if structure.type == StructureType.REGION and structure.region_code:
+        return "region", structure.region_code
+    if structure.commune_code:
+        return "commune", structure.commune_code
+    return None
+
+
+async def _populations(
+    session: AsyncSession, structures: Sequence[Structure]
+) -> dict[uuid.UUID, int | None]:
+    """Each structure's population as the territories hold it now (one query per kind of
+    territory; a structure whose territory is not found keeps its own)."""
+    places = {s.id: _territory_of(s) for s in structures}
+    wanted: dict[str, list[str]] = {}
+    for place in places.values():
+        if place is not None:
+            wanted.setdefault(place[0], []).append(place[1])
+    found = await territories.current_populations(session, wanted)
+    return {
+        s.id: found[place] if (place := places[s.id]) in found else s.population for s in structures
+    }
 
 
 async def rederive(
@@ -164,6 +177,7 @@ async def rederive(
     """Derive anew the stratum of every live registration; one event per change."""
     rules = (await rules_of(session, [edition.id]))[edition.id]
     rows = await repo.live_registrations(session, edition.id)
+    current = await _populations(session, [s for _, s in rows]) if refresh_populations else {}
     populations: dict[uuid.UUID, int | None] = {}
     changes: list[StratumChangeOut] = []
     updates: list[tuple[uuid.UUID, str | None, str | None]] = []
@@ -171,7 +185,7 @@ async def rederive(
     for registration, structure in rows:
         population = structure.population
         if refresh_populations:
-            population = await _population(session, structure)
+            population = current[structure.id]
             if population != structure.population:
                 populations[structure.id] = population
         rule = derive_stratum(rules, structure.type, population)

@@ -239,6 +239,28 @@ async def current_region(session: AsyncSession, code: str) -> Region | None:
     return (await session.scalars(query)).one_or_none()
 
 
+# (code, population, vintage) columns of each kind of territory.
+_CURRENT_POPULATION: dict[str, tuple[Any, Any, Any]] = {
+    "commune": (Commune.code, Commune.population, Commune.vintage),
+    "epci": (Epci.siren, Epci.population, Epci.vintage),
+    "departement": (Departement.code, Departement.population, Departement.vintage),
+    "region": (Region.code, Region.population, Region.vintage),
+}
+
+
+async def current_populations(
+    session: AsyncSession, kind: str, codes: Sequence[str]
+) -> dict[str, int | None]:
+    """The latest vintage's population of each territory of a kind found among `codes`."""
+    if not codes:
+        return {}
+    key, population, vintage = _CURRENT_POPULATION[kind]
+    rows = await session.execute(
+        select(key, population).where(key.in_(set(codes)), vintage == _latest())
+    )
+    return {code: population for code, population in rows}
+
+
 async def populations(session: AsyncSession, kind: str, code: str) -> dict[int, int]:
     """The population of a territory in every imported vintage."""
     rows = await session.execute(

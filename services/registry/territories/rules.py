@@ -5,9 +5,6 @@ No I/O here: `sources.py` reads files, `repository.py` writes rows.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,6 +19,8 @@ from pydantic import (
     ValidationError,
 )
 from typing_extensions import TypedDict
+
+from shared.cursors import pack, unpack
 
 # The files of a data set (the `data/*.json` of `@etalab/decoupage-administratif`), by kind.
 DATASET_FILES: tuple[str, ...] = ("regions", "departements", "communes", "epci")
@@ -392,16 +391,14 @@ class CursorError(ValueError):
 
 
 def encode_cursor(key: Sequence[int | str]) -> str:
-    raw = json.dumps(list(key), separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return pack(key)
 
 
 def decode_cursor(cursor: str, shape: Sequence[type]) -> tuple[int | str, ...]:
     """The sort key a cursor stands for, checked against the list's key `shape`."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key = json.loads(raw)
-    except (binascii.Error, ValueError) as exc:
+        key = unpack(cursor)
+    except ValueError as exc:
         raise CursorError("the cursor is not one this API returned") from exc
     if (
         not isinstance(key, list)

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import partial
@@ -91,6 +91,18 @@ async def commune(session: AsyncSession, code: str) -> Place | None:
         region_code=row.region_code,
         vintage=row.vintage,
     )
+
+
+async def current_populations(
+    session: AsyncSession, wanted: Mapping[str, Sequence[str]]
+) -> dict[tuple[str, str], int | None]:
+    """Latest populations of many territories at once, by (kind, code); kinds are `commune`,
+    `epci`, `departement` and `region`. A territory not found is absent from the answer."""
+    found: dict[tuple[str, str], int | None] = {}
+    for kind, codes in wanted.items():
+        for code, population in (await repo.current_populations(session, kind, codes)).items():
+            found[(kind, code)] = population
+    return found
 
 
 async def commune_part(session: AsyncSession, code: str) -> Place | None:
