@@ -29,6 +29,7 @@ from barometer_cli.embedded import (
     port_is_open,
     stop_process,
 )
+from barometer_cli.nats_setup import run_setup
 from barometer_cli.territories import ensure_territories
 from shared.auth import Role, ensure_dev_keys, issue_token
 from shared.settings import ServiceSettings, default_data_dir
@@ -44,14 +45,16 @@ class Infrastructure:
 
 
 @contextlib.contextmanager
-def embedded_infrastructure(*, need_nats: bool = True) -> Iterator[Infrastructure]:
+def embedded_infrastructure(
+    *, need_nats: bool = True, need_database: bool = True
+) -> Iterator[Infrastructure]:
     """The configured servers, or embedded ones (started here, stopped on exit)."""
     data_dir = default_data_dir()
     infra = Infrastructure(
         database_url=os.environ.get("DATABASE_URL", ""), nats_url=os.environ.get("NATS_URL", "")
     )
     try:
-        if not infra.database_url:
+        if need_database and not infra.database_url:
             pg = EmbeddedPostgres(data_dir / "postgres")
             infra.embedded.append(pg)
             try:
@@ -172,6 +175,8 @@ def run_dev(*, load_demo: bool = True) -> int:
             _say("migrating the four services...")
             migrate_all(infra.database_url)
             ensure_territories(infra.database_url, say=_say)  # before the demo names communes
+            _say("setting up the NATS streams and consumers...")
+            run_setup(infra.nats_url, say=lambda line: _say(f"  {line}"))
             logs_dir = data_dir / "logs"
             logs_dir.mkdir(parents=True, exist_ok=True)
             log_paths = {spec.name: logs_dir / f"{spec.name}.log" for spec in SERVICES}

@@ -43,6 +43,36 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_nats_setup(args: argparse.Namespace) -> int:
+    from barometer_cli.dev import embedded_infrastructure
+    from barometer_cli.nats_setup import run_setup
+    from shared.topology import TopologyMismatch
+
+    with embedded_infrastructure(need_database=False) as infra:
+        try:
+            run_setup(infra.nats_url)
+        except TopologyMismatch as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def _cmd_prune(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from barometer_cli.dev import embedded_infrastructure
+    from barometer_cli.housekeeping import prune_service
+
+    names = args.service or [s.name for s in SERVICES]
+    with embedded_infrastructure(need_nats=False) as infra:
+        for spec in SERVICES:
+            if spec.name in names:
+                deleted = asyncio.run(prune_service(spec, infra.database_url))
+                counts = ", ".join(f"{table} {n}" for table, n in deleted.items())
+                print(f"{spec.name}: deleted {counts}")
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     next(s for s in SERVICES if s.name == args.service).serve()
     return 0
@@ -73,6 +103,30 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="alembic upgrade head, service by service")
     migrate.add_argument("--service", action="append", choices=[s.name for s in SERVICES])
     migrate.set_defaults(func=_cmd_migrate)
+
+    nats_cmd = commands.add_parser("nats", help="NATS JetStream operations")
+    nats_commands = nats_cmd.add_subparsers(dest="nats_command", required=True)
+    setup = nats_commands.add_parser(
+        "setup",
+        help="create or update every stream and durable consumer (idempotent)",
+        description="Create or update the streams and durable consumers of shared/topology.py "
+        "on NATS_URL (or the embedded NATS under .data), each with the settings of the service "
+        "that owns it (NATS_REPLICAS, STREAM_MAX_AGE_SECONDS, STREAM_MAX_BYTES, "
+        "<SVC>_OUTBOX_*, <SVC>_CONSUMER_ACK_WAIT_SECONDS, <SVC>_CONSUMER_MAX_ACK_PENDING), and "
+        "print what was created, updated or left unchanged.",
+    )
+    setup.set_defaults(func=_cmd_nats_setup)
+
+    prune = commands.add_parser(
+        "prune",
+        help="delete published outbox rows, inbox ids and idempotency keys past their retention",
+        description="What each service's housekeeping task does every PRUNE_INTERVAL_SECONDS, "
+        "at once: rows older than <SVC>_OUTBOX_RETENTION_SECONDS (published outbox rows), "
+        "<SVC>_INBOX_RETENTION_SECONDS (inbox ids) and <SVC>_IDEMPOTENCY_RETENTION_SECONDS "
+        "(idempotency keys), in batches of <SVC>_PRUNE_BATCH_SIZE.",
+    )
+    prune.add_argument("--service", action="append", choices=[s.name for s in SERVICES])
+    prune.set_defaults(func=_cmd_prune)
 
     serve = commands.add_parser("serve", help="run one service (settings from the environment)")
     serve.add_argument("service", choices=[s.name for s in SERVICES])

@@ -27,9 +27,10 @@ from shared.consumer import Event, EventConsumer
 from shared.contracts.registry import EditionCreatedV1
 from shared.db import create_engine, create_session_factory, service_metadata, transaction
 from shared.events import STREAMS, EventEnvelope, Payload, new_event
-from shared.messaging import MessageBus, ensure_stream
+from shared.messaging import MessageBus
 from shared.outbox import Outbox, OutboxRelay
 from shared.tables import messaging_tables
+from shared.topology import ensure_consumer
 
 PRODUCER = "registry"
 STREAM = STREAMS[PRODUCER]
@@ -118,6 +119,7 @@ async def consumer_rate(
         batch_size=settings.consumer_batch_size,
     )
     try:
+        await ensure_consumer(bus.js, consumer.stream, consumer.config)  # as nats setup would
         async with stopwatch() as elapsed:
             task = asyncio.create_task(consumer.run())
             await done.wait()
@@ -159,10 +161,10 @@ async def run(ctx: Context) -> list[Row]:
     database_url = await ctx.fresh_database()
     n = ctx.size(CONSUMER_MESSAGES)
     batch = ctx.settings("scoring", database_url).consumer_batch_size
+    await ctx.empty_nats()  # the streams of `barometer nats setup`, empty
     nc = await nats.connect(ctx.nats_url)
     try:
         js = nc.jetstream()
-        await ensure_stream(js, PRODUCER)
         await publish_async_all(js, envelopes(n))
         bare = await ctx.median_of(lambda i: bare_consumer_rate(js, n, batch, f"bench-bare-{i}"))
     finally:
@@ -179,7 +181,6 @@ async def run(ctx: Context) -> list[Row]:
     nc = await nats.connect(ctx.nats_url)
     try:
         js = nc.jetstream()
-        await ensure_stream(js, PRODUCER)
 
         async def bare_publish_rate(_: int) -> float:
             events = envelopes(m)

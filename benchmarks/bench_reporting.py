@@ -230,6 +230,11 @@ def main() -> None:
     pg.start()
     server.start()
     try:
+        from barometer_cli.nats_setup import settings_from_environment, setup_topology
+
+        asyncio.run(
+            setup_topology(server.url, lambda n: settings_from_environment(n, environment="test"))
+        )
         for row in asyncio.run(run(SimpleNamespace(database_url=pg.url, nats_url=server.url))):
             print(row)
     finally:

@@ -41,6 +41,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from barometer_cli.nats_setup import reset_topology, settings_from_environment
 from benchmarks.harness import Row
 from services.scoring.aggregates.service import BatchOptions, ScoringApplication, settle
 from services.scoring.consumers import DURABLE
@@ -48,8 +49,8 @@ from services.scoring.models import EditionState, tables
 from services.scoring.settings import ScoringSettings
 from shared.db import create_engine, create_session_factory, transaction
 from shared.events import parse_event
-from shared.messaging import ensure_stream
 from shared.outbox import Outbox
+from shared.settings import ServiceSettings
 
 DEFAULT_AUDITS = (10_000, 400_000)
 SERVICE_SAMPLE = 1_000
@@ -256,6 +257,11 @@ async def batch_rate(
     return n / elapsed, counts
 
 
+def bench_settings_of(name: str) -> ServiceSettings:
+    """The streams and durables as `barometer nats setup` declares them (test settings)."""
+    return settings_from_environment(name, environment="test")
+
+
 async def service_rate(database_url: str, nats_url: str, n: int) -> float:
     """The scoring service as wired, in-process, over `n` events."""
     from services.scoring.app import create_app
@@ -280,13 +286,7 @@ async def one_size(
     edition, events = edition_events(audits)
     nc = await nats.connect(nats_url)
     js = nc.jetstream(timeout=30)
-    try:
-        for info in await js.streams_info():
-            await js.delete_stream(str(info.config.name))
-    except Exception:
-        pass
-    await ensure_stream(js, "fieldwork")
-    await ensure_stream(js, "scoring")
+    await reset_topology(nats_url, bench_settings_of)
     await publish_all(js, events)
     bare = await bare_rate(js, len(events), batch)
     scored, counts = await batch_rate(js, database_url, nats_url, len(events), batch, edition)
@@ -319,9 +319,7 @@ async def measure(
     _, events = edition_events(SERVICE_SAMPLE, seed=2)
     nc = await nats.connect(nats_url)
     js = nc.jetstream(timeout=30)
-    for info in await js.streams_info():
-        await js.delete_stream(str(info.config.name))
-    await ensure_stream(js, "fieldwork")
+    await reset_topology(nats_url, bench_settings_of)
     await publish_all(js, events)
     await nc.close()
     per_event = await service_rate(database_url, nats_url, len(events))

@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-import nats
-from nats.js.errors import NotFoundError
 
 from barometer_cli.catalog import SERVICES, migrate_all
+from barometer_cli.nats_setup import reset_topology
 from shared.settings import ServiceSettings
 
 
@@ -122,18 +121,8 @@ class Context:
         )
 
     async def empty_nats(self) -> None:
-        nc = await nats.connect(self.nats_url)
-        try:
-            js = nc.jetstream()
-            try:
-                streams = await js.streams_info()
-            except NotFoundError:
-                streams = []
-            for info in streams:
-                if info.config.name:
-                    await js.delete_stream(info.config.name)
-        finally:
-            await nc.close()
+        """Every stream emptied: deleted and set up anew by `barometer nats setup`'s code."""
+        await reset_topology(self.nats_url, lambda name: self.settings(name, ""))
 
     async def close(self) -> None:
         for name in self._databases:

@@ -6,16 +6,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Coroutine,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy import Table
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp
 
+from shared import housekeeping
 from shared.auth import TokenVerifier
 from shared.consumer import BatchHandler, EventConsumer, EventHandler
 from shared.db import (
@@ -26,11 +36,25 @@ from shared.db import (
 )
 from shared.errors import install_error_handlers, problem_response, unexpected_error
 from shared.messaging import MessageBus
-from shared.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
+from shared.messaging_metrics import sample_loop
+from shared.observability import (
+    RequestContextMiddleware,
+    configure_logging,
+    configure_tracing,
+    metrics_endpoint,
+)
 from shared.outbox import Outbox, OutboxRelay
 from shared.request_limits import AuthenticateBeforeBodyMiddleware, TooLargeAsProblem
 from shared.settings import ServiceSettings
 from shared.tables import MessagingTables
+from shared.topology import (
+    TopologyMismatch,
+    check_stream,
+    durable_config,
+    durable_spec,
+    stream_config,
+    stream_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +70,11 @@ class ServiceRuntime:
     tables: MessagingTables
     outbox: Outbox
     consumers: list[EventConsumer] = field(default_factory=list)
+    # Set when the streams and consumers, checked once NATS came back after a start without
+    # it, differ from shared/topology.py: /health/live then fails, and the restart refuses.
+    topology_error: str | None = None
+    # What housekeeping prunes (published outbox rows, inbox ids, idempotency keys).
+    prunable: list[housekeeping.Target] = field(default_factory=list)
 
     def consumer(
         self,
@@ -58,9 +87,11 @@ class ServiceRuntime:
     ) -> EventConsumer:
         """A consumer of `producer`'s stream wired to this service's database and settings:
         per-event `handlers` by subject, or one `batch_handler` (all of `producer`'s subjects
-        unless `subjects` narrows them)."""
+        unless `subjects` narrows them). The durable must be declared in shared/topology.py
+        with the same producer and subjects."""
         s = self.settings
-        return EventConsumer(
+        spec = durable_spec(durable)
+        consumer = EventConsumer(
             durable=durable,
             producer=producer,
             handlers=handlers,
@@ -74,7 +105,18 @@ class ServiceRuntime:
             max_nak_delay=s.consumer_max_nak_delay_seconds,
             max_deliveries=s.consumer_max_deliveries,
             ack_wait=s.consumer_ack_wait_seconds,
+            config=durable_config(spec, s),
         )
+        if (spec.service, spec.producer, sorted(spec.subjects)) != (
+            s.service_name,
+            producer,
+            sorted(consumer.subjects),
+        ):
+            raise TopologyMismatch(
+                f"consumer {durable} of {s.service_name} reads {producer} "
+                f"{sorted(consumer.subjects)}, shared/topology.py declares {spec}"
+            )
+        return consumer
 
     def relay(self, producer: str) -> OutboxRelay:
         """The relay publishing this service's outbox to `producer`'s stream."""
@@ -94,6 +136,199 @@ class ServiceRuntime:
 
 
 ConsumerFactory = Callable[[ServiceRuntime], Sequence[EventConsumer]]
+# A long-running coroutine of the service (a loop of transactional steps; cancelling it
+# between or inside a step loses nothing).
+BackgroundWork = Callable[[ServiceRuntime], Coroutine[Any, Any, None]]
+
+
+async def check_topology(runtime: ServiceRuntime, producer: str | None) -> None:
+    """Raise `TopologyMismatch` naming the stream or durable and the setting that differs from
+    shared/topology.py, or an inbox retention too short for a stream the service reads."""
+    js = runtime.bus.js
+    s = runtime.settings
+    spec = stream_of(producer) if producer is not None else None
+    if spec is not None:
+        await check_stream(js, stream_config(spec, s))
+    for consumer in runtime.consumers:
+        await consumer.check(js)
+        stream = (await js.stream_info(consumer.stream)).config
+        horizon = float(stream.max_age or 0) + float(stream.duplicate_window or 0)
+        if not stream.max_age or s.inbox_retention_seconds <= horizon:
+            raise TopologyMismatch(
+                f"{s.service_name}'s inbox_retention_seconds ({s.inbox_retention_seconds:g}) "
+                f"must exceed stream {consumer.stream}'s max_age + duplicate_window "
+                f"({horizon:g} s; a max_age of 0 keeps events forever): an event id pruned "
+                "sooner could be applied twice"
+            )
+
+
+class _Lifecycle:
+    """Start-up (NATS, topology check, loops) and graceful shutdown of a service process."""
+
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        producer: str | None,
+        background: Sequence[BackgroundWork],
+        closers: Sequence[Callable[[], Awaitable[None]]],
+    ) -> None:
+        self.runtime = runtime
+        self.producer = producer
+        self.background = background
+        self.closers = closers
+        self.relay = runtime.relay(producer) if producer is not None else None
+        self.connect: asyncio.Task[None] | None = None
+        self.deferred: asyncio.Task[None] | None = None
+        self.consumer_tasks: list[asyncio.Task[None]] = []
+        self.background_tasks: list[asyncio.Task[None]] = []
+        self.relay_task: asyncio.Task[None] | None = None
+        self.housekeeping: asyncio.Task[None] | None = None
+        self.sampler: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        settings, bus = self.runtime.settings, self.runtime.bus
+        if not settings.nats_url:
+            raise RuntimeError("no NATS configured: set NATS_URL (or use `barometer dev`)")
+        self.connect = asyncio.create_task(bus.connect(), name="nats-connect")
+        self.housekeeping = asyncio.create_task(
+            housekeeping.prune_loop(
+                self.runtime.session_factory,
+                self.runtime.prunable,
+                interval=settings.prune_interval_seconds,
+                batch_size=settings.prune_batch_size,
+            ),
+            name="housekeeping",
+        )
+        self.sampler = asyncio.create_task(
+            sample_loop(
+                settings.service_name,
+                self.runtime.session_factory,
+                self.runtime.tables,
+                self.runtime.consumers,
+                bus,
+                interval=settings.metrics_interval_seconds,
+            ),
+            name="metrics",
+        )
+        try:
+            await asyncio.wait_for(bus.wait_connected(), settings.nats_start_check_seconds)
+        except TimeoutError:
+            log.warning(
+                "NATS not reachable at start: serving requests (the outbox keeps the events); "
+                "streams and consumers are checked, and consumers started, once it answers"
+            )
+            self.deferred = asyncio.create_task(self._check_later(), name="topology-check")
+            return
+        try:
+            await check_topology(self.runtime, self.producer)
+        except TopologyMismatch as exc:
+            log.error("refusing to start: %s", exc)
+            await self.close()
+            raise
+        self._start_loops()
+
+    async def _check_later(self) -> None:
+        await self.runtime.bus.wait_connected()
+        while True:
+            try:
+                await check_topology(self.runtime, self.producer)
+                break
+            except TopologyMismatch as exc:
+                self.runtime.topology_error = str(exc)
+                log.error("streams or consumers differ; not consuming: %s", exc)
+                return
+            except Exception as exc:  # NATS went away again: try later
+                log.warning("topology check failed; will retry", extra={"error": repr(exc)})
+                await asyncio.sleep(2)
+        log.info("streams and consumers checked")
+        self._start_loops()
+
+    def _start_loops(self) -> None:
+        for consumer in self.runtime.consumers:
+            self.consumer_tasks.append(
+                asyncio.create_task(consumer.run(), name=f"consumer-{consumer.durable}")
+            )
+        for work in self.background:
+            self.background_tasks.append(
+                asyncio.create_task(work(self.runtime), name=getattr(work, "__name__", "work"))
+            )
+        if self.relay is not None:
+            self.relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        """After uvicorn has finished the requests in flight: the consumers finish their batch
+        (applied, committed, then acked; or nak'ed), background work is cancelled (its steps
+        are transactions), the relay publishes what they all wrote in one last round, then
+        NATS and the database are closed. Each stage is bounded by `shutdown_grace_seconds`
+        in all; a consumer still busy then is cancelled (its batch rolls back, unacked, and is
+        redelivered)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.runtime.settings.shutdown_grace_seconds
+        if self.deferred is not None:
+            self.deferred.cancel()
+        for consumer in self.runtime.consumers:
+            consumer.stop()
+        await _finish(self.consumer_tasks, deadline - loop.time())
+        await _finish(self.background_tasks, 0)
+        if self.relay is not None and self.relay_task is not None:
+            self.relay.stop()  # it ends after its round in hand
+            await _finish([self.relay_task], max(deadline - loop.time(), 1.0))
+            # What the last batches and requests wrote, in as many rounds as the time allows.
+            with contextlib.suppress(Exception):
+                while self.runtime.bus.is_connected and loop.time() < deadline:
+                    sent = await asyncio.wait_for(self.relay.relay_once(), deadline - loop.time())
+                    if sent < self.relay.batch_size:
+                        break
+        await self.close()
+        log.info("service stopped")
+
+    async def close(self) -> None:
+        for task in (self.connect, self.housekeeping, self.sampler):
+            if task is not None:
+                await _finish([task], 0)
+        for closer in self.closers:
+            with contextlib.suppress(Exception):
+                await closer()
+        await self.runtime.bus.close()
+        await self.runtime.engine.dispose()
+
+
+async def _finish(tasks: Sequence[asyncio.Task[None]], seconds: float) -> None:
+    """Let `tasks` end by themselves for `seconds`, then cancel what still runs."""
+    if not tasks:
+        return
+    late: Collection[asyncio.Task[None]] = tasks
+    if seconds > 0:
+        _, late = await asyncio.wait(tasks, timeout=seconds)
+    for task in late:
+        task.cancel()
+    _, stuck = await asyncio.wait(tasks, timeout=10)
+    if stuck:
+        log.error("tasks did not stop", extra={"tasks": [t.get_name() for t in stuck]})
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            log.error(
+                "task failed", extra={"task": task.get_name(), "error": repr(task.exception())}
+            )
+
+
+def _lifespan(
+    runtime: ServiceRuntime,
+    producer: str | None,
+    background: Sequence[BackgroundWork],
+    closers: Sequence[Callable[[], Awaitable[None]]],
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        lifecycle = _Lifecycle(runtime, producer, background, closers)
+        await lifecycle.start()
+        log.info("service started", extra={"port": runtime.settings.port})
+        try:
+            yield
+        finally:
+            await lifecycle.stop()
+
+    return lifespan
 
 
 def runtime_of(request: Request) -> ServiceRuntime:
@@ -122,9 +357,15 @@ def _health_router() -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/health/live")
-    async def live(runtime: RuntimeDep) -> dict[str, Any]:
-        """The process runs; NATS' state is told here (and in metrics), not in readiness."""
-        return {"status": "live", "checks": {"nats": _nats_state(runtime)}}
+    async def live(runtime: RuntimeDep) -> JSONResponse:
+        """The process runs; NATS' state is told here (and in metrics), not in readiness. A
+        topology found wrong after a start without NATS fails it, so the orchestrator restarts
+        the process, whose start check then refuses to run."""
+        checks: dict[str, Any] = {"nats": _nats_state(runtime)}
+        if runtime.topology_error is not None:
+            checks["topology"] = runtime.topology_error
+            return JSONResponse({"status": "topology mismatch", "checks": checks}, 503)
+        return JSONResponse({"status": "live", "checks": checks})
 
     @router.get("/health/ready")
     async def ready(runtime: RuntimeDep) -> JSONResponse:
@@ -159,9 +400,19 @@ def create_service_app(
     routers: Sequence[APIRouter],
     producer: str | None = None,
     consumers: ConsumerFactory | None = None,
+    background: Sequence[BackgroundWork] | None = None,
+    shutdown: Sequence[Callable[[], Awaitable[None]]] | None = None,
+    idempotency_tables: Sequence[Table] = (),
     anonymous_body_paths: Collection[str] = (),
 ) -> FastAPI:
+    """The service's app. `background`: work that runs beside the consumers for the process's
+    life (each started once the topology is checked, cancelled at shutdown after the
+    consumers have finished their batch, before the relay's last round); `shutdown`: what to
+    close after everything stopped; `idempotency_tables`: the service's idempotency keys,
+    pruned with its inbox and published outbox rows (`shared.housekeeping`)."""
+    settings.require_serving_settings()
     configure_logging(settings.service_name, settings.log_level, settings.log_format or "json")
+    configure_tracing(settings.tracing_exporter, settings.service_name)
     engine = create_engine(settings)
     bus = MessageBus(settings.nats_url, name=settings.service_name)
     runtime = ServiceRuntime(
@@ -173,37 +424,9 @@ def create_service_app(
         outbox=Outbox(tables.outbox),
     )
     runtime.consumers = list(consumers(runtime)) if consumers else []
+    runtime.prunable = housekeeping.targets(settings, tables, idempotency_tables)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not settings.nats_url:
-            raise RuntimeError("no NATS configured: set NATS_URL (or use `barometer dev`)")
-        tasks = [asyncio.create_task(bus.connect(), name="nats-connect")]
-        loops: list[EventConsumer | OutboxRelay] = list(runtime.consumers)
-        if producer is not None:
-            loops.append(runtime.relay(producer))
-        for loop in loops:
-            name = f"consumer-{loop.durable}" if isinstance(loop, EventConsumer) else "outbox-relay"
-            tasks.append(asyncio.create_task(loop.run(), name=name))
-        log.info("service started", extra={"port": settings.port})
-        try:
-            yield
-        finally:
-            # Consumers finish their batch, the relay its round; whatever is still running
-            # after the grace period is cancelled (an unacked batch is simply redelivered).
-            for loop in loops:
-                loop.stop()
-            if loops:
-                await asyncio.wait(tasks[1:], timeout=5)
-            for task in tasks:
-                task.cancel()
-            _, stuck = await asyncio.wait(tasks, timeout=10)
-            if stuck:
-                log.error(
-                    "background tasks did not stop", extra={"tasks": [t.get_name() for t in stuck]}
-                )
-            await bus.close()
-            await engine.dispose()
+    lifespan = _lifespan(runtime, producer, background or (), shutdown or ())
 
     app = _ServiceApp(
         title=title,

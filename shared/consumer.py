@@ -36,8 +36,10 @@ from enum import StrEnum
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.api import ConsumerConfig
 from nats.js.errors import FetchTimeoutError
+from opentelemetry import propagate
+from opentelemetry.trace import Link, SpanKind, get_current_span
 from prometheus_client import Counter, Histogram
 from sqlalchemy import ARRAY, Text, Uuid, bindparam, delete, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -46,8 +48,10 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from shared.db import connection_lost, transaction
 from shared.events import STREAMS, EventEnvelope, Payload, UnknownEvent, parse_event
-from shared.messaging import MessageBus, ensure_stream
+from shared.messaging import MessageBus
+from shared.observability import event_context, tracer
 from shared.tables import MessagingTables
+from shared.topology import check_consumer, consumer_config
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,11 @@ BatchHandler = Callable[[AsyncSession, Sequence[Event]], Awaitable[None]]
 
 HANDLED = Counter(
     "consumer_messages_total", "Messages handled by consumers", ["consumer", "outcome"]
+)
+REDELIVERIES = Counter(
+    "consumer_redeliveries_total",
+    "Messages received again (after a nak, a lost ack or a member's death)",
+    ["consumer"],
 )
 BATCH_SECONDS = Histogram(
     "consumer_batch_seconds",
@@ -157,6 +166,7 @@ class EventConsumer:
         max_deliveries: int = 10,
         fetch_timeout: float = 1.0,
         ack_wait: float = 30.0,
+        config: ConsumerConfig | None = None,
     ) -> None:
         if (handlers is None) == (batch_handler is None):
             raise ValueError("give either per-event `handlers` or one `batch_handler`")
@@ -176,6 +186,11 @@ class EventConsumer:
         self.max_deliveries = max_deliveries
         self.fetch_timeout = fetch_timeout
         self.ack_wait = ack_wait
+        # What the durable must look like on the server (`barometer nats setup` creates it
+        # from shared/topology.py; a service passes that definition, built from its settings).
+        self.config = config or consumer_config(
+            durable, self._subjects, ack_wait=ack_wait, max_ack_pending=max(1000, 4 * batch_size)
+        )
         self._stopping = asyncio.Event()
         self._inbox_insert = self._bulk_inbox_insert()
 
@@ -188,19 +203,10 @@ class EventConsumer:
             return subject in self.handlers
         return any(subject_matches(subject, pattern) for pattern in self._subjects)
 
-    async def ensure(self, js: JetStreamContext) -> None:
-        await ensure_stream(js, self.producer)
-        await js.add_consumer(
-            self.stream,
-            ConsumerConfig(
-                durable_name=self.durable,
-                ack_policy=AckPolicy.EXPLICIT,
-                deliver_policy=DeliverPolicy.ALL,
-                filter_subjects=list(self.subjects),
-                ack_wait=self.ack_wait,
-                max_ack_pending=max(1000, 4 * self.batch_size),
-            ),
-        )
+    async def check(self, js: JetStreamContext) -> None:
+        """Raise `TopologyMismatch` unless the durable exists as `config` says. A consumer
+        never creates or changes a stream or a durable: `barometer nats setup` does."""
+        await check_consumer(js, self.stream, self.config)
 
     def stop(self) -> None:
         """Finish the batch in hand (applied and acked, or nak'ed), then leave `run`."""
@@ -218,7 +224,6 @@ class EventConsumer:
                 try:
                     if subscription is None:
                         js = self.bus.js
-                        await self.ensure(js)
                         subscription = await js.pull_subscribe_bind(
                             durable=self.durable, stream=self.stream
                         )
@@ -296,6 +301,9 @@ class EventConsumer:
         of reach (every message not applied by then is nak'ed)."""
         started = time.perf_counter()
         deliveries = [self._read(message) for message in messages]
+        again = sum(1 for d in deliveries if d.deliveries > 1)
+        if again:
+            REDELIVERIES.labels(self.durable).inc(again)
         unreadable = [d for d in deliveries if d.envelope is None]
         readable = [d for d in deliveries if d.envelope is not None]
         reachable = True
@@ -375,13 +383,18 @@ class EventConsumer:
         for d in fresh:
             settled.outcomes[d] = Outcome.PROCESSED
         if self.batch_handler is not None:
-            await self.batch_handler(session, [_event(d) for d in fresh])
+            # One span for the batch, linked to the trace of each event it applies.
+            with tracer.start_as_current_span(
+                f"{self.durable} batch", kind=SpanKind.CONSUMER, links=_links(fresh)
+            ):
+                await self.batch_handler(session, [_event(d) for d in fresh])
             return settled
         for d in fresh:
             envelope, payload = _event(d)
             try:
-                async with session.begin_nested():
-                    await self.handlers[envelope.subject](session, envelope, payload)
+                with event_context(str(envelope.id), envelope.trace, self._span_name(envelope)):
+                    async with session.begin_nested():
+                        await self.handlers[envelope.subject](session, envelope, payload)
             except Exception as exc:
                 if connection_lost(exc):
                     raise
@@ -397,6 +410,9 @@ class EventConsumer:
                 if settled.outcomes[d] is Outcome.DEAD_LETTERED:
                     settled.dead.append(d)
         return settled
+
+    def _span_name(self, envelope: EventEnvelope) -> str:
+        return f"{self.durable} {envelope.subject}"
 
     def _judge(self, d: Delivery, exc: Exception) -> Outcome:
         """Dead letter or retry for an event whose effects failed; sets its reason."""
@@ -527,6 +543,16 @@ class _Settled:
     def __init__(self) -> None:
         self.outcomes = {}
         self.dead = []
+
+
+def _links(deliveries: Sequence[Delivery]) -> list[Link]:
+    links = []
+    for d in deliveries:
+        if d.envelope is not None and d.envelope.trace:
+            span = get_current_span(propagate.extract(d.envelope.trace)).get_span_context()
+            if span.is_valid:
+                links.append(Link(span))
+    return links
 
 
 def _event(d: Delivery) -> Event:

@@ -1,4 +1,4 @@
-"""The NATS connection of a service and the JetStream streams it relies on."""
+"""The NATS connection of a service (streams and consumers: `shared.topology`)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,9 @@ import logging
 import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
-from nats.js.errors import BadRequestError
-
-from shared.events import STREAMS
 
 log = logging.getLogger(__name__)
 
-# Long enough to cover a relay retrying after a lost ack; the consumers' inbox covers the rest.
-DUPLICATE_WINDOW_SECONDS = 15 * 60
 # Asynchronous publications awaiting JetStream's ack on one connection (the relay's rounds).
 PUBLISH_ASYNC_MAX_PENDING = 4000
 
@@ -99,21 +93,3 @@ class MessageBus:
 
     async def _on_reconnected(self) -> None:
         log.info("nats reconnected")
-
-
-def stream_config(producer: str) -> StreamConfig:
-    return StreamConfig(
-        name=STREAMS[producer],
-        subjects=[f"{producer}.>"],
-        storage=StorageType.FILE,
-        duplicate_window=DUPLICATE_WINDOW_SECONDS,
-    )
-
-
-async def ensure_stream(js: JetStreamContext, producer: str) -> None:
-    """Create the producer's stream, or bring an existing one to the expected config."""
-    config = stream_config(producer)
-    try:
-        await js.add_stream(config)
-    except BadRequestError:
-        await js.update_stream(config)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +25,17 @@ _SHARED_FALLBACKS = (
     "jwt_public_key",
     "jwt_private_key",
     "log_format",
+    "nats_replicas",
+    "stream_max_age_seconds",
+    "stream_max_bytes",
+    "shutdown_grace_seconds",
+    "inbox_retention_seconds",
+    "outbox_retention_seconds",
+    "idempotency_retention_seconds",
+    "tracing_exporter",
 )
+
+DAY = 24 * 3600.0
 
 
 class ServiceSettings(BaseSettings):
@@ -64,6 +74,32 @@ class ServiceSettings(BaseSettings):
     consumer_max_nak_delay_seconds: float = 60.0
     consumer_max_deliveries: int = 10
     consumer_ack_wait_seconds: float = 30.0
+    # Messages delivered and not yet acked per durable (across its members): at least the
+    # batch in hand and the one fetched ahead.
+    consumer_max_ack_pending: int = 2000
+    # JetStream (`barometer nats setup` declares them; each service checks them at start).
+    nats_replicas: int = Field(1, ge=1, le=5)  # 3 in the production manifests
+    stream_max_age_seconds: float = Field(14 * DAY, gt=0)
+    stream_max_bytes: int = -1  # -1: bounded by age only
+    # How long the start waits for NATS to check its streams and consumers; when NATS is away
+    # longer, the service starts anyway (the outbox keeps writes going) and each consumer and
+    # the relay check theirs once connected.
+    nats_start_check_seconds: float = 10.0
+    # SIGTERM: requests, the consumers' batches, the relay's round and background work finish
+    # within this; what is still running then is cancelled (an unacked batch is redelivered).
+    shutdown_grace_seconds: float = Field(15.0, gt=0)
+    # Housekeeping: published outbox rows, inbox ids and idempotency keys older than these are
+    # deleted, `prune_batch_size` rows per statement, every `prune_interval_seconds`.
+    outbox_retention_seconds: float = Field(7 * DAY, gt=0)
+    inbox_retention_seconds: float = Field(15 * DAY, gt=0)
+    idempotency_retention_seconds: float = Field(1 * DAY, gt=0)
+    prune_interval_seconds: float = Field(600.0, gt=0)
+    prune_batch_size: int = Field(5000, ge=1)
+    # Messaging gauges (outbox backlog, consumer lag, dead letters) sampled this often.
+    metrics_interval_seconds: float = Field(10.0, gt=0)
+    # OpenTelemetry: `none` (the default) keeps only the API's context propagation; `console`
+    # prints spans; `otlp` exports them (needs opentelemetry-sdk and the OTLP exporter).
+    tracing_exporter: Literal["none", "console", "otlp"] = "none"
     data_dir: Path = default_data_dir()
 
     @model_validator(mode="before")
@@ -81,6 +117,31 @@ class ServiceSettings(BaseSettings):
             self.database_schema = self.service_name
         if self.log_format is None:
             self.log_format = "json" if self.environment == "prod" else "console"
+        if self.consumer_max_ack_pending < 2 * self.consumer_batch_size:
+            raise ValueError(
+                f"consumer_max_ack_pending ({self.consumer_max_ack_pending}) must be at least "
+                f"twice consumer_batch_size ({self.consumer_batch_size}): a batch in hand and "
+                "one fetched ahead"
+            )
+        horizon = self.redelivery_horizon_seconds
+        if self.inbox_retention_seconds <= horizon:
+            raise ValueError(
+                f"inbox_retention_seconds ({self.inbox_retention_seconds:g}) must exceed "
+                f"JetStream's redelivery horizon ({horizon:g} s: stream_max_age_seconds "
+                f"{self.stream_max_age_seconds:g} + duplicate window "
+                f"{self.duplicate_window_seconds:g}): an event id pruned sooner could be "
+                "applied twice"
+            )
+        if self.duplicate_window_seconds > self.stream_max_age_seconds:
+            raise ValueError(
+                f"the duplicate window ({self.duplicate_window_seconds:g} s, the outbox's retry "
+                f"horizon) cannot exceed stream_max_age_seconds ({self.stream_max_age_seconds:g})"
+            )
+        return self
+
+    def require_serving_settings(self) -> None:
+        """A service refuses to serve in prod without explicit database, NATS and key settings
+        (one-shot commands need less: `barometer migrate` the database, `nats setup` NATS)."""
         if self.environment == "prod":
             missing = [
                 name
@@ -89,7 +150,20 @@ class ServiceSettings(BaseSettings):
             ]
             if missing:
                 raise ValueError(f"in prod these settings must be set explicitly: {missing}")
-        return self
+
+    @property
+    def duplicate_window_seconds(self) -> float:
+        """The outbox's retry horizon, JetStream's duplicate window (see shared/topology.py)."""
+        return self.outbox_max_attempts * (
+            self.outbox_max_retry_delay_seconds + self.outbox_publish_timeout_seconds
+        )
+
+    @property
+    def redelivery_horizon_seconds(self) -> float:
+        """How long after its first delivery a copy of an event can still arrive: a stream
+        keeps a message (redelivered while unacked) at most `stream_max_age_seconds`, and a
+        copy republished by the outbox arrives within the duplicate window after the first."""
+        return self.stream_max_age_seconds + self.duplicate_window_seconds
 
     @property
     def async_database_url(self) -> str:

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import nats
 import pytest
-from nats.js.errors import NotFoundError
 
 from barometer_cli.catalog import SERVICES, migrate_all
 from barometer_cli.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedUnavailable
+from barometer_cli.nats_setup import reset_topology, settings_from_environment
 from services.registry.settings import RegistrySettings
 from services.registry.territories.service import import_into_database
 from shared.auth import Role, issue_token
@@ -98,20 +97,16 @@ async def database_url(infra: Infra, template_url: str) -> AsyncIterator[str]:
         await _admin(infra, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def settings_for_tests(name: str) -> ServiceSettings:
+    """A service's settings as the tests run it (what the topology is set up with)."""
+    return settings_from_environment(name, environment="test")
+
+
 @pytest.fixture
 async def nats_url(infra: Infra) -> str:
-    """The session's NATS, emptied of every stream so a test sees only its own events."""
-    nc = await nats.connect(infra.nats_url)
-    try:
-        js = nc.jetstream()
-        try:
-            names = await js.streams_info()
-        except NotFoundError:
-            names = []
-        for info in names:
-            await js.delete_stream(info.config.name)
-    finally:
-        await nc.close()
+    """The session's NATS with only the topology of `barometer nats setup` (every stream and
+    durable consumer, empty), so a test sees only its own events."""
+    await reset_topology(infra.nats_url, settings_for_tests)
     return infra.nats_url
 
 
@@ -132,6 +127,7 @@ def make_settings(infra: Infra, database_url: str, nats_url: str) -> SettingsFac
             "outbox_poll_seconds": 0.05,
             "consumer_nak_delay_seconds": 0.2,
             "db_pool_size": 3,
+            "nats_start_check_seconds": 3.0,
         }
         values.update(overrides)
         return spec.settings(**values)

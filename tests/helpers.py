@@ -25,6 +25,14 @@ async def running(app: FastAPI, *, with_nats: bool = True) -> AsyncIterator[http
             yield client
 
 
+async def nats_setup(url: str) -> None:
+    """`barometer nats setup` on a NATS server a test started itself (test settings)."""
+    from barometer_cli.nats_setup import setup_topology
+    from tests.conftest import settings_for_tests
+
+    await setup_topology(url, settings_for_tests)
+
+
 async def eventually(
     probe: Callable[[], Awaitable[T | None]], *, within: float = 30, interval: float = 0.1
 ) -> T:

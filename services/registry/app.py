@@ -14,6 +14,9 @@ from services.registry.territories.router import router as territories_router
 from shared.app import create_service_app
 from shared.idempotency import install_idempotency
 
+# Pruned after `REGISTRY_IDEMPOTENCY_RETENTION_SECONDS` (shared.housekeeping).
+IDEMPOTENCY_TABLES = [idempotency]
+
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     app = create_service_app(
@@ -26,6 +29,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             "French territories as reference data. POSTs honour `Idempotency-Key`."
         ),
         tables=tables,
+        idempotency_tables=IDEMPOTENCY_TABLES,
         routers=[
             territories_router,
             editions_router,

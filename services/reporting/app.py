@@ -1,10 +1,6 @@
 """The reporting service: read models fed by events; scorecards, the national barometer,
 laureates, personalised reports and exports."""
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-
 from fastapi import FastAPI
 
 from services.reporting.barometer.router import router as barometer
@@ -18,11 +14,16 @@ from services.reporting.readmodel.router import router as editions
 from services.reporting.reports.router import router as reports
 from services.reporting.scorecards.router import router as scorecards
 from services.reporting.settings import ReportingSettings
-from shared.app import create_service_app
+from shared.app import ServiceRuntime, create_service_app
+
+
+async def refresher(runtime: ServiceRuntime) -> None:
+    await refresh_loop(runtime.session_factory)
 
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     settings = settings or ReportingSettings()
+    reader = Reader(settings)
     app = create_service_app(
         settings=settings,
         title="Baromètre — reporting",
@@ -32,21 +33,8 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         routers=[scorecards, reports, barometer, laureates, exports, editions],
         producer=None,
         consumers=consumers,
+        background=[refresher],
+        shutdown=[reader.close],
     )
-    reader = app.state.reader = Reader(settings)
-    session_factory = app.state.runtime.session_factory
-    inner = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with inner(app):
-            refreshing = asyncio.create_task(refresh_loop(session_factory), name="refresher")
-            try:
-                yield
-            finally:
-                refreshing.cancel()
-                await asyncio.gather(refreshing, return_exceptions=True)
-                await reader.close()
-
-    app.router.lifespan_context = lifespan
+    app.state.reader = reader
     return app

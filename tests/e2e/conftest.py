@@ -3,6 +3,7 @@ this test's database and a NATS server owned by the test (so it can be stopped a
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -16,7 +17,8 @@ import pytest
 from barometer_cli.catalog import SERVICES
 from barometer_cli.dev import wait_ready
 from barometer_cli.embedded import EmbeddedNats, free_port, stop_process
-from tests.conftest import Infra
+from barometer_cli.nats_setup import setup_topology
+from tests.conftest import Infra, settings_for_tests
 
 
 @dataclass
@@ -31,6 +33,7 @@ class System:
 def system(infra: Infra, database_url: str, tmp_path: Path) -> Iterator[System]:
     nats_server = EmbeddedNats(tmp_path / "nats")
     nats_server.start()
+    asyncio.run(setup_topology(nats_server.url, settings_for_tests))  # `barometer nats setup`
     logs = tmp_path / "logs"
     logs.mkdir()
     processes: dict[str, subprocess.Popen[bytes]] = {}

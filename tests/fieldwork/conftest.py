@@ -25,7 +25,6 @@ from shared.contracts.registry import (
     SiteV2,
 )
 from shared.events import Payload, new_event
-from shared.messaging import ensure_stream
 from tests.helpers import eventually, running
 
 Headers = Callable[..., dict[str, str]]
@@ -221,8 +220,6 @@ async def fieldwork_app(settings: Any, token: Headers, nats_url: str) -> AsyncIt
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
-        await ensure_stream(js, "registry")
-        await ensure_stream(js, "fieldwork")
         async with running(create_app(settings)) as client:
             yield Fieldwork(client=client, js=js, token=token)
     finally:

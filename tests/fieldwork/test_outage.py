@@ -10,7 +10,7 @@ from typing import Any
 
 from barometer_cli.embedded import EmbeddedNats
 from tests.fieldwork.conftest import Fieldwork, fieldwork_app, registration_v2
-from tests.helpers import eventually
+from tests.helpers import eventually, nats_setup
 
 
 async def test_exactly_one_validated_event_when_nats_is_down_at_validation(
@@ -18,6 +18,7 @@ async def test_exactly_one_validated_event_when_nats_is_down_at_validation(
 ) -> None:
     server = EmbeddedNats(tmp_path / "nats")
     server.start()
+    await nats_setup(server.url)
     try:
         async with fieldwork_app(make_settings("fieldwork", nats_url=server.url), token,
                                  server.url) as fw:  # fmt: skip

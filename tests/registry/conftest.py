@@ -13,7 +13,6 @@ import nats
 import pytest
 
 from services.registry.app import create_app
-from shared.messaging import ensure_stream
 
 Headers = Callable[..., dict[str, str]]
 NANTES = "44109"  # 327,734 inhabitants
@@ -124,7 +123,6 @@ async def stream_events(nats_url: str, subject: str) -> list[dict[str, Any]]:
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
-        await ensure_stream(js, "registry")
         info = await js.stream_info("REGISTRY")
         found = []
         for seq in range(info.state.first_seq, info.state.last_seq + 1):

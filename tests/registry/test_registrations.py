@@ -13,7 +13,7 @@ import httpx
 
 from barometer_cli.embedded import EmbeddedNats
 from services.registry.app import create_app
-from tests.helpers import eventually, running
+from tests.helpers import eventually, nats_setup, running
 from tests.registry.conftest import (
     NANTES,
     Headers,
@@ -134,6 +134,7 @@ async def test_an_acceptance_during_a_nats_outage_is_published_once_when_nats_is
 ) -> None:
     server = EmbeddedNats(tmp_path / "nats")
     server.start()
+    await nats_setup(server.url)
     try:
         app = create_app(make_settings("registry", nats_url=server.url))
         async with running(app) as client:

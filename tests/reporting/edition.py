@@ -20,7 +20,6 @@ from shared.contracts.registry import (
 )
 from shared.contracts.scoring import FigureV1, ScoresUpdatedV1, StructureFiguresV1
 from shared.events import new_event
-from shared.messaging import ensure_stream
 
 TEN = Decimal("1E-10")
 CHANNELS = ("email", "phone", "letter", "website")
@@ -119,11 +118,6 @@ async def publish(js: JetStreamContext, payload: Payload, edition_id: uuid.UUID)
     await js.publish(
         event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": str(event.id)}
     )
-
-
-async def streams(js: JetStreamContext) -> None:
-    for producer in ("registry", "fieldwork", "scoring"):
-        await ensure_stream(js, producer)
 
 
 async def publish_edition(

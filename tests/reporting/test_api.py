@@ -24,7 +24,6 @@ from tests.reporting.edition import (
     generate,
     publish_edition,
     set_status,
-    streams,
 )
 
 YESTERDAY = date.today() - timedelta(days=2)
@@ -50,7 +49,6 @@ async def world(make_settings: Any, token: Any, nats_url: str) -> Any:
     editions = {"current": uuid.uuid4(), "previous": uuid.uuid4(), "embargoed": uuid.uuid4()}
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
-    await streams(js)
     app = create_app(make_settings("reporting"))
     async with running(app) as client:
         await publish_edition(js, editions["previous"], 2025, previous, dispatch_on=YESTERDAY,

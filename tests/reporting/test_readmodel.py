@@ -15,7 +15,7 @@ from services.reporting.app import create_app
 from shared.contracts.scoring import ScoresUpdatedV1
 from shared.events import new_event
 from tests.helpers import eventually, running
-from tests.reporting.edition import generate, publish, publish_edition, streams
+from tests.reporting.edition import generate, publish, publish_edition
 
 
 async def test_generations_and_redeliveries(make_settings: Any, token: Any, nats_url: str) -> None:
@@ -24,7 +24,6 @@ async def test_generations_and_redeliveries(make_settings: Any, token: Any, nats
     operator = token("operator")
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
-    await streams(js)
     path = f"/v1/editions/{edition_id}/barometer"
     async with running(create_app(make_settings("reporting"))) as client:
         await publish_edition(js, edition_id, 2026, structures, generation=2,

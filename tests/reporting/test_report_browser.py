@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from services.reporting.app import create_app
 from services.reporting.reports.pdf import CHROMIUM_ARGS
 from tests.helpers import eventually, running
-from tests.reporting.edition import generate, publish_edition, streams
+from tests.reporting.edition import generate, publish_edition
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -34,7 +34,6 @@ async def test_report_html_renders_in_chromium_and_pdf_has_the_name(
     edition_id = uuid.uuid4()
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
-    await streams(js)
     async with running(create_app(make_settings("reporting"))) as client:
         await publish_edition(js, edition_id, 2026, structures,
                               dispatch_on=date.today() - timedelta(days=1))  # fmt: skip

@@ -12,7 +12,6 @@ import nats
 from services.scoring.app import create_app
 from shared.contracts.fieldwork import AnswerV1, AuditValidatedV1, GridItemV1, GridV1
 from shared.events import new_event
-from shared.messaging import ensure_stream
 from tests.helpers import eventually, running
 
 
@@ -51,8 +50,6 @@ async def test_validated_audit_is_scored_and_announced(make_settings, token, nat
     event = new_event(payload, edition=edition_id)
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
-    await ensure_stream(js, "fieldwork")
-    await ensure_stream(js, "scoring")
     updated = await js.subscribe("scoring.scores.updated.v1", stream="SCORING")
     async with running(app) as client:
         await js.publish(event.subject, event.model_dump_json().encode(),
@@ -102,8 +99,6 @@ async def test_v2_audits_wait_for_their_grid_and_poison_is_dead_lettered(
     code = f"email-{edition_id.hex[:8]}"
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
-    await ensure_stream(js, "fieldwork")
-    await ensure_stream(js, "scoring")
     updates = await js.subscribe("scoring.scores.updated.v1", stream="SCORING")
     operator = token("operator")
     async with running(app) as client:

@@ -18,7 +18,6 @@ import nats
 from barometer_cli.embedded import free_port, stop_process
 from services.scoring.aggregates.rules import ScoringSettings
 from shared.db import create_engine, create_session_factory
-from shared.messaging import ensure_stream
 from tests.conftest import Infra
 from tests.scoring.conftest import figures
 from tests.scoring.factory import CHANNELS, audit, event, grid, structure
@@ -74,7 +73,6 @@ async def test_sigkill_mid_batch_loses_and_double_counts_nothing(
     rng.shuffle(events)
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
-    await ensure_stream(js, "fieldwork")
     for envelope, _ in events:
         await js.publish(envelope.subject, envelope.model_dump_json().encode(),
                          headers={"Nats-Msg-Id": str(envelope.id)})  # fmt: skip

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.consumer import EventConsumer, EventHandler
 from shared.contracts.registry import EditionCreatedV1
 from shared.events import EventEnvelope, Payload, new_event
-from shared.messaging import ensure_stream
+from shared.topology import ensure_consumer
 from tests.helpers import eventually
 from tests.shared.conftest import Plumbing
 
@@ -63,7 +63,7 @@ async def with_consumer(
 ) -> None:
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
-    await ensure_stream(js, "registry")
+    await ensure_consumer(js, consumer.stream, consumer.config)
     task = asyncio.create_task(consumer.run())
     try:
         await body(js)

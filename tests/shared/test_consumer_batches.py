@@ -29,7 +29,7 @@ from shared.consumer import (
 )
 from shared.contracts.registry import EditionCreatedV1
 from shared.events import EventEnvelope, Payload, new_event
-from shared.messaging import ensure_stream
+from shared.topology import ensure_consumer
 from tests.helpers import eventually
 from tests.shared.conftest import Plumbing
 from tests.shared.test_consumer import (
@@ -99,15 +99,17 @@ def batch_consumer(p: Plumbing, calls: list[list[int]]) -> EventConsumer:
 async def jetstream(nats_url: str) -> AsyncIterator[JetStreamContext]:
     nc = await nats.connect(nats_url)
     try:
-        js = nc.jetstream()
-        await ensure_stream(js, "registry")
-        yield js
+        yield nc.jetstream()  # the streams come from `barometer nats setup` (the fixture)
     finally:
         await nc.close()
 
 
 @asynccontextmanager
 async def running(*consumers: EventConsumer) -> AsyncIterator[None]:
+    """The consumers' durables declared (as `barometer nats setup` does), then their loops."""
+    for c in consumers:
+        await c.bus.wait_connected()
+        await ensure_consumer(c.bus.js, c.stream, c.config)
     tasks = [asyncio.create_task(c.run()) for c in consumers]
     try:
         yield
@@ -417,6 +419,7 @@ async def test_stop_finishes_the_batch_in_hand_and_gives_back_the_one_fetched_ah
     async with jetstream(nats_url) as js:
         for year in range(2100, 2130):
             await publish(js, edition_event(year).model_dump_json().encode())
+        await ensure_consumer(js, first.stream, first.config)
         task = asyncio.create_task(first.run())
         await asyncio.wait_for(started.wait(), 10)
         first.stop()

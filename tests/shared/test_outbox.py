@@ -14,6 +14,7 @@ from shared.contracts.registry import EditionCreatedV1
 from shared.db import transaction
 from shared.messaging import MessageBus
 from shared.outbox import Outbox, OutboxRelay
+from tests.helpers import nats_setup
 from tests.shared.conftest import Plumbing
 
 
@@ -104,6 +105,7 @@ async def test_events_wait_in_the_outbox_while_nats_is_down(
 ) -> None:
     server = EmbeddedNats(tmp_path / "nats")
     server.start()
+    await nats_setup(server.url)
     bus = MessageBus(server.url, name="outage-test")
     await bus.connect()
     outbox = Outbox(plumbing.tables.outbox)
