@@ -15,4 +15,14 @@ S = TypeVar("S", bound=ServiceSettings)
 
 def serve(create_app: Callable[[S], FastAPI], settings: S) -> None:
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    # On SIGTERM uvicorn stops accepting connections and lets the requests in flight finish
+    # (at most `shutdown_grace_seconds`), then the app's shutdown stops its loops (at most as
+    # long again): see `shared.app`.
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or 1,
+    )
