@@ -27,6 +27,9 @@ class EventEnvelope(BaseModel):
     edition: uuid.UUID | None
     producer: str
     payload: dict[str, Any]
+    # W3C trace context (`traceparent`, `tracestate`) of the request or event that caused it;
+    # absent from events written outside any trace and from older producers.
+    trace: dict[str, str] | None = None
 
     @property
     def subject(self) -> str:
@@ -40,7 +43,9 @@ def subject_of(payload: Payload) -> str:
     raise KeyError(f"{type(payload).__name__} is not a registered event payload")
 
 
-def new_event(payload: Payload, *, edition: uuid.UUID | None) -> EventEnvelope:
+def new_event(
+    payload: Payload, *, edition: uuid.UUID | None, trace: dict[str, str] | None = None
+) -> EventEnvelope:
     subject = subject_of(payload)
     event_type, _, version = subject.rpartition(".v")
     return EventEnvelope(
@@ -51,6 +56,7 @@ def new_event(payload: Payload, *, edition: uuid.UUID | None) -> EventEnvelope:
         edition=edition,
         producer=event_type.split(".", 1)[0],
         payload=payload.model_dump(mode="json"),
+        trace=trace or None,
     )
 
 

@@ -1,4 +1,11 @@
-"""JSON logs carrying the request id, and Prometheus metrics for every HTTP route."""
+"""JSON logs carrying the request id (and, in consumers, the event id and trace id), Prometheus
+metrics for every HTTP route, and W3C trace context (OpenTelemetry API) carried from HTTP
+requests into the events they write and back out in the consumers that apply them.
+
+Tracing uses the OpenTelemetry API only unless `tracing_exporter` asks for spans to be
+exported (`console` or `otlp`, which need the optional `tracing` extra: opentelemetry-sdk and
+the OTLP exporter); without it no span is recorded, but the context still propagates: an
+incoming `traceparent` reaches the events' envelopes and the consumers' logs unchanged."""
 
 from __future__ import annotations
 
@@ -7,17 +14,79 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 from fastapi import Response
+from opentelemetry import propagate, trace
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pythonjsonlogger.json import JsonFormatter
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+# The event a consumer is applying (per-event handlers), for its logs.
+event_id_var: ContextVar[str | None] = ContextVar("event_id", default=None)
+
+tracer = trace.get_tracer("barometre")
+
+
+def trace_headers() -> dict[str, str]:
+    """The current W3C trace context (`traceparent`, `tracestate`), empty outside any trace."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+def current_traceparent() -> str | None:
+    return trace_headers().get("traceparent")
+
+
+@contextmanager
+def event_context(
+    event_id: str, trace_context: Mapping[str, str] | None, name: str
+) -> Iterator[None]:
+    """While a consumer applies one event: its trace continued (a CONSUMER span, child of the
+    span that wrote it) and its id in the logs."""
+    parent = propagate.extract(dict(trace_context or {}))
+    token = event_id_var.set(event_id)
+    try:
+        with tracer.start_as_current_span(name, context=parent, kind=trace.SpanKind.CONSUMER):
+            yield
+    finally:
+        event_id_var.reset(token)
+
+
+def configure_tracing(exporter: str, service: str) -> None:
+    """Export spans when asked (`console`, `otlp`); `none` keeps the API's propagation only."""
+    if exporter == "none":
+        return
+    try:
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import (
+            BatchSpanProcessor,
+            ConsoleSpanExporter,
+            SpanExporter,
+        )
+    except ImportError as exc:  # pragma: no cover - depends on the optional extra
+        raise RuntimeError(
+            f"tracing_exporter={exporter} needs the optional tracing packages: "
+            "pip install 'barometre[tracing]'"
+        ) from exc
+    span_exporter: SpanExporter
+    if exporter == "console":
+        span_exporter = ConsoleSpanExporter()
+    else:  # otlp: OTEL_EXPORTER_OTLP_ENDPOINT and friends configure it
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        span_exporter = OTLPSpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(BatchSpanProcessor(span_exporter))
+    trace.set_tracer_provider(provider)
+
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 LATENCY = Histogram(
@@ -35,6 +104,12 @@ class _RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):
             record.request_id = request_id_var.get()
+        event_id = event_id_var.get()
+        if event_id and not getattr(record, "event_id", None):
+            record.event_id = event_id
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid and not getattr(record, "trace_id", None):
+            record.trace_id = trace.format_trace_id(span.trace_id)
         record.service = self.service
         # Whatever a message or a field quotes of a database error's data goes.
         message = record.getMessage()
@@ -154,9 +229,15 @@ class RequestContextMiddleware:
             await send(message)
 
         token = request_id_var.set(request_id)
+        # The caller's `traceparent` (if any) is the parent: the events this request writes
+        # carry it on (see `trace_headers`).
+        parent = propagate.extract(_header_carrier(scope))
         started = time.perf_counter()
         try:
-            await self.app(scope, receive, send_with_id)
+            with tracer.start_as_current_span(
+                f"{scope['method']} {scope['path']}", context=parent, kind=trace.SpanKind.SERVER
+            ):
+                await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
         elapsed = time.perf_counter() - started
@@ -178,6 +259,11 @@ class RequestContextMiddleware:
                     "duration_ms": round(elapsed * 1000, 1),
                 },
             )
+
+
+def _header_carrier(scope: Scope) -> dict[str, str]:
+    headers = Headers(scope=scope)
+    return {k: headers[k] for k in ("traceparent", "tracestate") if k in headers}
 
 
 async def metrics_endpoint() -> Response:

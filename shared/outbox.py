@@ -56,12 +56,8 @@ from sqlalchemy.orm import Session
 from shared.consumer import raise_if_cancelling
 from shared.db import transaction
 from shared.events import EventEnvelope, Payload, new_event
-from shared.messaging import (
-    PUBLISH_ASYNC_MAX_PENDING,
-    MessageBus,
-    NatsUnavailable,
-    ensure_stream,
-)
+from shared.messaging import PUBLISH_ASYNC_MAX_PENDING, MessageBus, NatsUnavailable
+from shared.observability import trace_headers
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +88,8 @@ class Outbox:
         self, session: AsyncSession, payloads: Iterable[Payload], *, edition: uuid.UUID | None
     ) -> list[EventEnvelope]:
         """Several events in one statement (a consumer's batch announcing its changes)."""
-        envelopes = [new_event(payload, edition=edition) for payload in payloads]
+        trace = trace_headers()  # the request's (or consumed event's) trace goes on
+        envelopes = [new_event(payload, edition=edition, trace=trace) for payload in payloads]
         if not envelopes:
             return []
         await session.execute(
@@ -101,7 +98,9 @@ class Outbox:
                 {
                     "event_id": e.id,
                     "subject": e.subject,
-                    "envelope": e.model_dump(mode="json"),
+                    "envelope": e.model_dump(
+                        mode="json", exclude={"trace"} if e.trace is None else None
+                    ),
                 }
                 for e in envelopes
             ],
@@ -171,7 +170,6 @@ class OutboxRelay:
         self.retry_delay = retry_delay
         self.max_retry_delay = max_retry_delay
         self.listen = listen
-        self._stream_ready = False
         self._stopping = asyncio.Event()
         self._mark = self._marking_statement()
 
@@ -208,10 +206,6 @@ class OutboxRelay:
         """Publish one round of pending events; returns how many JetStream acknowledged."""
         if not self.bus.is_connected:
             raise NatsUnavailable("not connected to NATS; events wait in the outbox")
-        js = self.bus.js
-        if not self._stream_ready:
-            await ensure_stream(js, self.producer)
-            self._stream_ready = True
         t = self.table
         async with transaction(self.session_factory) as session:
             rows = (
@@ -234,8 +228,6 @@ class OutboxRelay:
             acked = [r for r in results if isinstance(r, PubAck)]
             if not acked and not any(_refused(r) for r in results):
                 raise _RoundFailed(f"no ack for {len(rows)} events: {results[0]!r}")
-            if any(isinstance(r, NoStreamResponseError) for r in results):
-                self._stream_ready = False  # the stream may have been deleted: ensure it again
             marks = await session.execute(
                 self._mark,
                 {
