@@ -9,7 +9,7 @@ import warnings
 from datetime import timedelta
 from pathlib import Path
 
-from barometer_cli.catalog import SERVICES
+from barometer_cli.catalog import SERVICES, ServiceSpec
 from shared.auth import Role, issue_token
 from shared.settings import ServiceSettings
 
@@ -31,16 +31,19 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     from barometer_cli.dev import embedded_infrastructure
     from barometer_cli.territories import ensure_territories
 
-    names = args.service or [s.name for s in SERVICES]
     with embedded_infrastructure(need_nats=False) as infra:
-        for spec in SERVICES:
-            if spec.name in names:
-                url = spec.settings().database_url or infra.database_url
-                spec.migrate(url)
-                print(f"{spec.name}: migrated to head")
-                if spec.name == "registry":  # a deployment starts with the bundled territories
-                    ensure_territories(url, say=print)
+        for spec in _selected(args):
+            url = spec.settings().database_url or infra.database_url
+            spec.migrate(url)
+            print(f"{spec.name}: migrated to head")
+            if spec.name == "registry":  # a deployment starts with the bundled territories
+                ensure_territories(url, say=print)
     return 0
+
+
+def _selected(args: argparse.Namespace) -> list[ServiceSpec]:
+    """The services named with `--service` (repeatable), or all four."""
+    return [s for s in SERVICES if not args.service or s.name in args.service]
 
 
 def _cmd_nats_setup(args: argparse.Namespace) -> int:
@@ -63,13 +66,11 @@ def _cmd_prune(args: argparse.Namespace) -> int:
     from barometer_cli.dev import embedded_infrastructure
     from barometer_cli.housekeeping import prune_service
 
-    names = args.service or [s.name for s in SERVICES]
     with embedded_infrastructure(need_nats=False) as infra:
-        for spec in SERVICES:
-            if spec.name in names:
-                deleted = asyncio.run(prune_service(spec, infra.database_url))
-                counts = ", ".join(f"{table} {n}" for table, n in deleted.items())
-                print(f"{spec.name}: deleted {counts}")
+        for spec in _selected(args):
+            deleted = asyncio.run(prune_service(spec, infra.database_url))
+            counts = ", ".join(f"{table} {n}" for table, n in deleted.items())
+            print(f"{spec.name}: deleted {counts}")
     return 0
 
 

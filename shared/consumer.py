@@ -82,6 +82,20 @@ def raise_if_cancelling() -> None:
         raise asyncio.CancelledError
 
 
+async def repeat(step: Callable[[], Awaitable[object]], *, interval: float, what: str) -> None:
+    """Run `step` every `interval` seconds for the process's life; a failure is logged and
+    the next round comes as usual (a background task of a service, cancelled at shutdown)."""
+    while True:
+        try:
+            await step()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise_if_cancelling()
+            log.warning(f"{what} failed; will retry", extra={"error": repr(exc)})
+        await asyncio.sleep(interval)
+
+
 class EventError(Exception):
     """Raised by a handler about some events. A batch handler may name them (`event_ids`):
     the consumer then sets those aside and applies the rest at once, instead of splitting the

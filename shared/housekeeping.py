@@ -12,7 +12,6 @@ never pruned, nor dead letters (they wait for an operator)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from sqlalchemy import Column, ColumnElement, Table, delete, func, literal_colum
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnClause
 
-from shared.consumer import raise_if_cancelling
+from shared.consumer import repeat
 from shared.db import transaction
 from shared.settings import ServiceSettings
 from shared.tables import MessagingTables
@@ -109,14 +108,10 @@ async def prune_loop(
     """Prune every `interval` seconds, for the process's life (each batch a transaction:
     cancelling it loses nothing). Several replicas may run it: they delete disjoint rows or
     find nothing left."""
-    while True:
-        try:
-            deleted = await prune(session_factory, found, batch_size)
-            if any(deleted.values()):
-                log.info("housekeeping", extra={"deleted": deleted})
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            raise_if_cancelling()
-            log.warning("housekeeping failed; will retry", extra={"error": repr(exc)})
-        await asyncio.sleep(interval)
+
+    async def once() -> None:
+        deleted = await prune(session_factory, found, batch_size)
+        if any(deleted.values()):
+            log.info("housekeeping", extra={"deleted": deleted})
+
+    await repeat(once, interval=interval, what="housekeeping")

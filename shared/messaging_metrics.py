@@ -7,7 +7,6 @@ beside their code (`consumer_messages_total`, `consumer_redeliveries_total`,
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
@@ -16,7 +15,7 @@ from prometheus_client import Gauge
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.consumer import EventConsumer, raise_if_cancelling
+from shared.consumer import EventConsumer, repeat
 from shared.messaging import MessageBus
 from shared.tables import MessagingTables
 
@@ -98,12 +97,7 @@ async def sample_loop(
     *,
     interval: float,
 ) -> None:
-    while True:
-        try:
-            await sample(service, session_factory, tables, consumers, bus)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            raise_if_cancelling()
-            log.info("metrics sampling failed", extra={"error": repr(exc)})
-        await asyncio.sleep(interval)
+    async def once() -> None:
+        await sample(service, session_factory, tables, consumers, bus)
+
+    await repeat(once, interval=interval, what="metrics sampling")

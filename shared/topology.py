@@ -26,7 +26,7 @@ Settings (per service, with unprefixed fallbacks shared by the four; see `Servic
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -320,37 +320,30 @@ async def setup(
 
 async def check_stream(js: JetStreamContext, config: StreamConfig) -> None:
     """Raise `TopologyMismatch` naming the stream and each differing setting."""
-    try:
-        info = await js.stream_info(str(config.name))
-    except NotFoundError:
-        raise TopologyMismatch(
-            f"stream {config.name} does not exist: run `barometer nats setup`"
-        ) from None
-    diff = differences(config, info.config)
-    if diff:
-        raise TopologyMismatch(
-            f"stream {config.name} differs from shared/topology.py ({'; '.join(diff)}): "
-            "run `barometer nats setup` with this service's settings"
-        )
+    name = str(config.name)
+    await _check("stream", name, js.stream_info(name), config)
 
 
 async def check_consumer(js: JetStreamContext, stream: str, config: ConsumerConfig) -> None:
-    name = f"{stream}/{config.durable_name}"
+    """Raise `TopologyMismatch` naming the durable and each differing setting."""
+    durable = str(config.durable_name)
+    await _check(
+        "durable consumer", f"{stream}/{durable}", js.consumer_info(stream, durable), config
+    )
+
+
+async def _check(
+    kind: str, name: str, info: Awaitable[Any], config: StreamConfig | ConsumerConfig
+) -> None:
     try:
-        info = await js.consumer_info(stream, str(config.durable_name))
+        found = (await info).config
     except NotFoundError:
         raise TopologyMismatch(
-            f"durable consumer {name} does not exist: run `barometer nats setup`"
+            f"{kind} {name} does not exist: run `barometer nats setup`"
         ) from None
-    diff = differences(config, info.config)
+    diff = differences(config, found)
     if diff:
         raise TopologyMismatch(
-            f"durable consumer {name} differs from shared/topology.py ({'; '.join(diff)}): "
+            f"{kind} {name} differs from shared/topology.py ({'; '.join(diff)}): "
             "run `barometer nats setup` with this service's settings"
         )
-
-
-async def stream_max_age(js: JetStreamContext, stream: str) -> float:
-    """A stream's maximum age in seconds as the server holds it (0: unlimited)."""
-    info = await js.stream_info(stream)
-    return float(info.config.max_age or 0)
