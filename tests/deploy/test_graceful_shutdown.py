@@ -47,7 +47,7 @@ def start(infra: Infra, database_url: str, nats_url: str, port: int, log: Path) 
             [sys.executable, "-m", "services.fieldwork"], env=env, stdout=out, stderr=out
         )
     url = f"http://127.0.0.1:{port}"
-    wait_ready({"fieldwork": url}, {"fieldwork": process}, seconds=60)
+    wait_ready({"fieldwork": url}, {"fieldwork": process}, seconds=180)
     return process, url
 
 
