@@ -180,8 +180,10 @@ class Problem(BaseModel):
     detail: str = Field(description="What went wrong with this request.")
     instance: str | None = Field(default=None, description="The request's path.")
     request_id: str | None = Field(default=None, description="The request's id (X-Request-ID).")
-    errors: list[ValidationIssue] | None = Field(
-        default=None, description="Each invalid value (422, malformed JSON 400)."
+    errors: list[ValidationIssue | dict[str, Any] | str] | None = Field(
+        default=None,
+        description="What is invalid: each value with its location (validation errors), or "
+        "each refused row or record of a file (imports, intake) as the route describes it.",
     )
 
 

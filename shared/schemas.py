@@ -39,6 +39,8 @@ def _relax(schema: Any, handler: GetCoreSchemaHandler, seen: set[str]) -> Any:
     if not isinstance(schema, dict):
         return schema
     kind = schema.get("type")
+    if not isinstance(kind, str):
+        kind = None  # a mapping of fields, one of them named `type`
     if kind == "function-before" and schema["function"].get("function") is _refuse_numbers:
         return schema  # a nested StrictRequest, already relaxed
     if kind == "definition-ref":  # enums and recursive models live in shared definitions
