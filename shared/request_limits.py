@@ -55,7 +55,8 @@ class AuthenticateBeforeBodyMiddleware:
 
 def bearer_token(scope: Scope) -> str | None:
     """The request's bearer token, if its Authorization header carries one."""
-    header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+    raw: bytes = dict(scope["headers"]).get(b"authorization", b"")
+    header = raw.decode("latin-1")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None

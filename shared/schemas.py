@@ -47,7 +47,7 @@ def _relax(schema: Any, handler: GetCoreSchemaHandler, seen: set[str]) -> Any:
         ref = schema["schema_ref"]
         if ref not in seen:
             seen.add(ref)
-            target = handler.resolve_ref_schema(schema)
+            target: Any = handler.resolve_ref_schema(schema)
             relaxed = _relax(target, handler, seen)
             target.clear()
             target.update(relaxed)

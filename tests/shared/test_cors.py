@@ -93,4 +93,5 @@ def test_origins_from_the_environment_and_no_wildcard_with_credentials(
         RegistrySettings(environment="test", cors_allowed_origins=["*"],
                          cors_allow_credentials=True)  # fmt: skip
     wildcard = RegistrySettings(environment="test", cors_allowed_origins=["*"])
-    assert wildcard.cors_allowed_origins == ["*"] and not wildcard.cors_allow_credentials
+    assert wildcard.cors_allowed_origins == ["*"]
+    assert not wildcard.cors_allow_credentials

@@ -27,7 +27,8 @@ def test_a_bucket_refills_at_its_rate_up_to_its_burst() -> None:
     now[0] += 60  # a long pause fills the bucket to its burst, not beyond
     assert [buckets.take("a") for _ in range(4)][-1] == pytest.approx(0.5)
     buckets.take("c")  # a third key: the least recently seen one ("b") is forgotten
-    assert "b" not in buckets._buckets and len(buckets._buckets) == 2
+    assert "b" not in buckets._buckets
+    assert len(buckets._buckets) == 2
 
 
 def test_limits_are_off_in_dev_and_test_and_on_in_prod(tmp_path: Any) -> None:
@@ -66,7 +67,9 @@ async def test_a_client_beyond_its_rate_gets_a_429_with_retry_after(
         other = token("operator", subject="op-2")
         assert (await client.get(path, headers=other)).status_code == 200
         assert (await client.get(path)).status_code == 401
-        assert (await client.get(path, headers={"Authorization": "Bearer forged"})).status_code == 401
+        assert (
+            await client.get(path, headers={"Authorization": "Bearer forged"})
+        ).status_code == 401
         assert (await client.get(path)).status_code == 429  # the address's burst is spent
 
         # Health and metrics are never limited (probes and scrapers poll them).

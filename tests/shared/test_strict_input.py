@@ -114,7 +114,9 @@ async def test_fieldwork_and_scoring_and_reporting_refuse_coercion(
         flag_as_number = await client.post("/v1/auditors", json={**auditor, "active": 1},
                                            headers=operator)  # fmt: skip
         assert locations(flag_as_number) == ["body.active"]
-        assert (await client.post("/v1/auditors", json=auditor, headers=operator)).status_code == 201
+        assert (
+            await client.post("/v1/auditors", json=auditor, headers=operator)
+        ).status_code == 201
 
     scoring = importlib.import_module("services.scoring.app").create_app(make_settings("scoring"))
     async with running(scoring) as client:
@@ -148,7 +150,8 @@ def test_strict_models_still_take_python_values() -> None:
     from services.registry.editions.schemas import CalendarIn
 
     built = EditionIn(preset="2017", calendar=CalendarIn(ceremony_on=date(2040, 12, 1)))
-    assert built.calendar is not None and built.calendar.ceremony_on == date(2040, 12, 1)
+    assert built.calendar is not None
+    assert built.calendar.ceremony_on == date(2040, 12, 1)
     with pytest.raises(ValidationError):
         EditionIn.model_validate({"preset": "2017", "number": "6"})
 

@@ -39,7 +39,10 @@ def _authorised(principal: Principal, kind: str) -> Principal:
 
 # The routes read their bodies themselves (idempotency hashes the raw bytes); OpenAPI still
 # says what they take.
-ONE_BODY = {"required": True, "content": {"application/json": {"schema": VoiceIn.model_json_schema()}}}
+ONE_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": VoiceIn.model_json_schema()}},
+}
 TEXT = {"schema": {"type": "string"}}
 BULK_BODY = {"required": True, "content": {"application/x-ndjson": TEXT, "text/csv": TEXT}}
 
