@@ -176,8 +176,8 @@ async def _refuse_non_finite_json(request: Request) -> None:
         return
     try:
         document = await request.json()
-    except ValueError:
-        return  # not JSON: the route's own parsing reports it
+    except (ValueError, RecursionError):
+        return  # not JSON (or nested beyond the parser): the route's own parsing reports it
     where = non_finite_path(document)
     if where is not None:
         raise _NotJson(f"{where}: NaN and infinities are not JSON numbers", field=where)
