@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import Table
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
@@ -34,7 +35,13 @@ from shared.db import (
     database_reachable,
     describe_db_error,
 )
-from shared.errors import install_error_handlers, problem_response, unexpected_error
+from shared.errors import (
+    ProblemError,
+    document_problems,
+    install_error_handlers,
+    problem_response,
+    unexpected_error,
+)
 from shared.messaging import MessageBus
 from shared.messaging_metrics import sample_loop
 from shared.observability import (
@@ -44,7 +51,9 @@ from shared.observability import (
     metrics_endpoint,
 )
 from shared.outbox import Outbox, OutboxRelay
+from shared.rate_limit import RateLimitMiddleware
 from shared.request_limits import AuthenticateBeforeBodyMiddleware, TooLargeAsProblem
+from shared.schemas import non_finite_path
 from shared.settings import ServiceSettings
 from shared.tables import MessagingTables
 from shared.topology import (
@@ -391,6 +400,36 @@ class _ServiceApp(FastAPI):
         return TooLargeAsProblem(super().build_middleware_stack())
 
 
+class _NotJson(ProblemError):
+    status, slug, title = 400, "malformed-json", "Malformed JSON"
+
+
+_JSON_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+async def _refuse_non_finite_json(request: Request) -> None:
+    """Python's JSON parser takes NaN, Infinity and -Infinity (and 1e999 as infinity); JSON has
+    none of them. Runs after FastAPI parsed the body (cached), before it is validated."""
+    if request.method not in _JSON_BODY_METHODS:
+        return
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not (media == "application/json" or media.endswith("+json")) or not await request.body():
+        return
+    try:
+        document = await request.json()
+    except (ValueError, RecursionError):
+        return  # not JSON (or nested beyond the parser): the route's own parsing reports it
+    where = non_finite_path(document)
+    if where is not None:
+        raise _NotJson(f"{where}: NaN and infinities are not JSON numbers", field=where)
+
+
+HEALTH_PATHS = ("/health/live", "/health/ready", "/metrics")
+# What a browser on an allowed origin may send and read (CORS).
+CORS_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"]
+CORS_EXPOSED = ["X-Request-ID", "Retry-After", "Idempotent-Replayed", "Location"]
+
+
 def create_service_app(
     *,
     settings: ServiceSettings,
@@ -434,24 +473,62 @@ def create_service_app(
         version="1.0.0",
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
+        dependencies=[Depends(_refuse_non_finite_json)],
     )
     app.state.runtime = runtime
     verifier = TokenVerifier(settings)
     app.state.token_verifier = verifier
     install_error_handlers(app)
     _install_database_error_handlers(app)
-    # Outermost last: the request id is set first, then the caller is checked before the body
-    # is read (its size is bounded by FastAPI's `max_body_size`, inside).
+    # Outermost last: the request id is set first, CORS answers preflights (and labels every
+    # answer, refusals included), the client's rate is checked, then the caller is checked
+    # before the body is read (its size is bounded by FastAPI's `max_body_size`, inside).
     app.add_middleware(
         AuthenticateBeforeBodyMiddleware,
         authenticate=verifier.verify,
         anonymous_paths=anonymous_body_paths,
     )
+    if settings.rate_limit_per_second:
+        app.add_middleware(
+            RateLimitMiddleware,
+            rate=settings.rate_limit_per_second,
+            burst=settings.rate_limit_burst or 1,
+            identify=verifier.verify,
+            exempt_paths=HEALTH_PATHS,
+        )
+    if settings.cors_allowed_origins or settings.cors_origin_regex:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allowed_origins,
+            allow_origin_regex=settings.cors_origin_regex,
+            allow_credentials=settings.cors_allow_credentials,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=CORS_HEADERS,
+            expose_headers=CORS_EXPOSED,
+            max_age=600,
+        )
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
     app.include_router(_health_router())
     for router in routers:
         app.include_router(router, prefix="/v1")
+    _document_problems(app, anonymous_body_paths)
     return app
+
+
+def _document_problems(app: FastAPI, anonymous_body_paths: Collection[str]) -> None:
+    """The OpenAPI document lists every error each route can answer, as problem+json."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            document_problems(
+                document, anonymous_body_paths=anonymous_body_paths, unlimited_paths=HEALTH_PATHS
+            )
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _is_pep249_data_error(exc: Exception) -> bool:

@@ -42,16 +42,25 @@ class AuthenticateBeforeBodyMiddleware:
             try:
                 scope.setdefault("state", {})["principal"] = self._caller(scope)
             except ProblemError as refused:
-                await _problem(scope, send, refused)
+                await send_problem(scope, send, refused)
                 return
         await self.app(scope, receive, send)
 
     def _caller(self, scope: Scope) -> Any:
-        header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(scope)
+        if token is None:
             raise Unauthorized("a bearer token is required")
-        return self.authenticate(token.strip())
+        return self.authenticate(token)
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """The request's bearer token, if its Authorization header carries one."""
+    raw: bytes = dict(scope["headers"]).get(b"authorization", b"")
+    header = raw.decode("latin-1")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
 
 
 class _TooLarge(ProblemError):
@@ -84,7 +93,7 @@ def _too_large_as_problem(scope: Scope, send: Send) -> Send:
         if swapping:
             if message["type"] == "http.response.body" and not message.get("more_body"):
                 swapping = False
-                await _problem(scope, send, _TooLarge(
+                await send_problem(scope, send, _TooLarge(
                     "the request body exceeds the size this route accepts"))  # fmt: skip
             return
         await send(message)
@@ -92,16 +101,22 @@ def _too_large_as_problem(scope: Scope, send: Send) -> Send:
     return wrapped
 
 
-async def _problem(scope: Scope, send: Send, refused: ProblemError) -> None:
+async def send_problem(
+    scope: Scope, send: Send, refused: ProblemError, *, headers: dict[str, str] | None = None
+) -> None:
+    """Answer `refused` as problem+json straight from ASGI middleware."""
     body = json.dumps({
         "type": TYPE_BASE + refused.slug, "title": refused.title, "status": refused.status,
         "detail": refused.detail, "instance": scope.get("path", ""),
     }).encode()  # fmt: skip
-    headers = [
+    raw = [
         (b"content-type", PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),
     ]
     if refused.status == 401:
-        headers.append((b"www-authenticate", b"Bearer"))
-    await send({"type": "http.response.start", "status": refused.status, "headers": headers})
+        raw.append((b"www-authenticate", b"Bearer"))
+    raw.extend(
+        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()
+    )
+    await send({"type": "http.response.start", "status": refused.status, "headers": raw})
     await send({"type": "http.response.body", "body": body})

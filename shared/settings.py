@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,9 +35,16 @@ _SHARED_FALLBACKS = (
     "outbox_retention_seconds",
     "idempotency_retention_seconds",
     "tracing_exporter",
+    "cors_allowed_origins",
+    "cors_allow_credentials",
 )
 
 DAY = 24 * 3600.0
+
+# Browsers' origins a development frontend runs on (any port of the loopback host).
+DEV_ORIGIN_REGEX = r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]+)?$"
+# Requests per second (and burst) per client when the environment is prod and nothing is set.
+PROD_RATE_LIMIT = (50.0, 100)
 
 
 class ServiceSettings(BaseSettings):
@@ -101,6 +110,24 @@ class ServiceSettings(BaseSettings):
     # prints spans; `otlp` exports them (needs opentelemetry-sdk and the OTLP exporter).
     tracing_exporter: Literal["none", "console", "otlp"] = "none"
     data_dir: Path = default_data_dir()
+    # Per-client rate limit (token bucket per token subject, or per IP when anonymous): `None`
+    # means 50/s with a burst of 100 in prod and off elsewhere; 0 turns it off.
+    rate_limit_per_second: float | None = None
+    rate_limit_burst: int | None = None
+    # Browser origins allowed to call the API (CORS), comma-separated or a JSON list; none by
+    # default, except any localhost origin in dev. `*` is refused with credentials.
+    cors_allowed_origins: Annotated[list[str], NoDecode] = []
+    cors_allow_credentials: bool = False
+
+    @field_validator("cors_allowed_origins", mode="before")
+    @classmethod
+    def _origins_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -137,6 +164,21 @@ class ServiceSettings(BaseSettings):
                 f"the duplicate window ({self.duplicate_window_seconds:g} s, the outbox's retry "
                 f"horizon) cannot exceed stream_max_age_seconds ({self.stream_max_age_seconds:g})"
             )
+        if self.rate_limit_per_second is None:
+            self.rate_limit_per_second = PROD_RATE_LIMIT[0] if self.environment == "prod" else 0.0
+        if self.rate_limit_burst is None:
+            self.rate_limit_burst = (
+                PROD_RATE_LIMIT[1]
+                if self.environment == "prod"
+                else max(1, math.ceil(2 * self.rate_limit_per_second))
+            )
+        if self.rate_limit_per_second < 0 or self.rate_limit_burst < 1:
+            raise ValueError("rate_limit_per_second must be >= 0 and rate_limit_burst >= 1")
+        if "*" in self.cors_allowed_origins and self.cors_allow_credentials:
+            raise ValueError(
+                "cors_allowed_origins '*' with cors_allow_credentials: a browser would send "
+                "any site's credentials; list the origins instead"
+            )
         return self
 
     def require_serving_settings(self) -> None:
@@ -164,6 +206,13 @@ class ServiceSettings(BaseSettings):
         keeps a message (redelivered while unacked) at most `stream_max_age_seconds`, and a
         copy republished by the outbox arrives within the duplicate window after the first."""
         return self.stream_max_age_seconds + self.duplicate_window_seconds
+
+    @property
+    def cors_origin_regex(self) -> str | None:
+        """Any localhost origin in dev when no origin is configured."""
+        if self.environment == "dev" and not self.cors_allowed_origins:
+            return DEV_ORIGIN_REGEX
+        return None
 
     @property
     def async_database_url(self) -> str:

@@ -1,10 +1,13 @@
-"""What every fieldwork request body shares: unknown fields refused, text without NUL."""
+"""What every fieldwork request body shares: strict JSON types, unknown fields refused, text
+without NUL."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, ConfigDict
+
+from shared.schemas import StrictRequest
 
 
 def _no_nul(value: str) -> str:
@@ -17,5 +20,7 @@ def _no_nul(value: str) -> str:
 Text = Annotated[str, AfterValidator(_no_nul)]
 
 
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Input(StrictRequest):
+    """Unknown fields refused, JSON types taken as written (see `StrictRequest`)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)

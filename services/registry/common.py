@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from shared.schemas import StrictRequest
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Code = Annotated[
     str,
@@ -113,7 +115,8 @@ class Documented(BaseModel):
     model_config = ConfigDict(json_schema_extra=_describe)
 
 
-class Input(Documented):
-    """A request body: unknown fields are refused (a typed-in stratum or population is a 422)."""
+class Input(StrictRequest, Documented):
+    """A request body: unknown fields are refused (a typed-in stratum or population is a 422),
+    and values are taken as JSON types, uncoerced (`"2040"` is no year)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_describe)
+    model_config = ConfigDict(json_schema_extra=_describe)

@@ -37,11 +37,22 @@ def _authorised(principal: Principal, kind: str) -> Principal:
     return principal
 
 
+# The routes read their bodies themselves (idempotency hashes the raw bytes); OpenAPI still
+# says what they take.
+ONE_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": VoiceIn.model_json_schema()}},
+}
+TEXT = {"schema": {"type": "string"}}
+BULK_BODY = {"required": True, "content": {"application/x-ndjson": TEXT, "text/csv": TEXT}}
+
+
 @router.post(
     "/voice/{kind}",
     response_model=VoiceAccepted,
     status_code=201,
     responses={422: {"description": "the answer is refused (problem+json)"}},
+    openapi_extra={"requestBody": ONE_BODY},
 )
 async def receive_one(
     kind: Kind, request: Request, caller: Caller, session: SessionDep, runtime: RuntimeDep,
@@ -74,7 +85,12 @@ async def receive_one(
 BULK_MAX_BYTES = 10 * 1024 * 1024
 
 
-@router.post("/voice/{kind}/bulk", response_model=BulkOut, max_body_size=BULK_MAX_BYTES)
+@router.post(
+    "/voice/{kind}/bulk",
+    response_model=BulkOut,
+    max_body_size=BULK_MAX_BYTES,
+    openapi_extra={"requestBody": BULK_BODY},
+)
 async def receive_bulk(
     kind: Kind, request: Request, caller: Caller, session: SessionDep, runtime: RuntimeDep,
     idempotency_key: IdempotencyKey = None,

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from services.fieldwork.inputs import Text
 from shared.contracts.fieldwork import VoiceKind
+from shared.schemas import StrictRequest
 
 # The fields each kind needs (the rest are optional).
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -20,8 +21,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
-class VoiceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class VoiceIn(StrictRequest):
+    model_config = ConfigDict(str_strip_whitespace=True)
 
     edition_id: uuid.UUID
     structure_id: uuid.UUID

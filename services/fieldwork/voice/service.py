@@ -59,7 +59,7 @@ def parse_csv(body: bytes) -> list[Parsed]:
             rows.append((number, None, ["(row): more cells than the header has columns"]))
             continue
         try:
-            rows.append((number, VoiceIn.model_validate(data), []))
+            rows.append((number, VoiceIn.model_validate_strings(data), []))
         except ValidationError as exc:
             rows.append((number, None, errors_of(exc.errors())))
     return rows

@@ -7,6 +7,8 @@ from typing import Generic, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.schemas import StrictRequest
+
 T = TypeVar("T")
 
 
@@ -119,7 +121,7 @@ class EpciDetailOut(EpciOut):
     members: list[CommuneOut] = Field(description="Its member communes, largest population first.")
 
 
-class ImportIn(BaseModel):
+class ImportIn(StrictRequest):
     """Import the data set bundled with the registry."""
 
     vintage: int | None = Field(

@@ -5,7 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from shared.schemas import StrictRequest
 
 Dimension = Literal["overall", "channel", "journey_step", "criterion", "item"]
 DIMENSIONS: tuple[Dimension, ...] = ("overall", "channel", "journey_step", "criterion", "item")
@@ -20,20 +22,18 @@ GROUP_KINDS = ("sample", "stratum", "structure_type", "certified")
 PUBLISHED_STATUSES = frozenset({"published", "archived"})
 
 
-class CategoryRule(BaseModel):
+class CategoryRule(StrictRequest):
     """A trophy category: the structures of these strata or of these types."""
 
-    model_config = ConfigDict(extra="forbid")
     code: str = Field(min_length=1)
     label: str = Field(min_length=1)
     strata: list[str] = Field(default_factory=list)
     structure_types: list[str] = Field(default_factory=list)
 
 
-class MentionRule(BaseModel):
+class MentionRule(StrictRequest):
     """A mention: the highest mean of `keys` in `dimension` (or the participation rate)."""
 
-    model_config = ConfigDict(extra="forbid")
     code: str = Field(min_length=1)
     label: str = Field(min_length=1)
     dimension: Literal["channel", "journey_step", "criterion", "participation_rate"]
@@ -68,10 +68,9 @@ def _preset_mentions() -> list[MentionRule]:
     ]  # fmt: skip
 
 
-class EditionSettings(BaseModel):
+class EditionSettings(StrictRequest):
     """Reporting's settings of an edition (the operator's), with the 2020 preset."""
 
-    model_config = ConfigDict(extra="forbid")
     min_group_size: int = Field(default=5, ge=2, le=1000, description="smaller groups are withheld")
     performing_threshold: Decimal = Field(default=Decimal(80), ge=0, le=100)
     methodology_version: str = Field(default="1", min_length=1)

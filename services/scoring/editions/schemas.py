@@ -6,8 +6,10 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from shared.schemas import StrictRequest
 
-class EditionSettingsIn(BaseModel):
+
+class _EditionSettings(BaseModel):
     performing_threshold: Decimal = Field(default=Decimal(80), ge=0, le=100, decimal_places=2)
     channel_weights: dict[str, Decimal] = Field(
         default_factory=dict,
@@ -16,7 +18,11 @@ class EditionSettingsIn(BaseModel):
     min_voice_responses: int = Field(default=30, ge=1, le=1_000_000)
 
 
-class EditionSettingsOut(EditionSettingsIn):
+class EditionSettingsIn(_EditionSettings, StrictRequest):
+    """Taken as JSON types, uncoerced; unknown fields refused."""
+
+
+class EditionSettingsOut(_EditionSettings):
     configured: bool = Field(description="false when the defaults apply")
     in_force: dict[str, object] | None = Field(
         description="the settings of the generation readers see (a change applies at the next "
