@@ -294,7 +294,8 @@ async def test_a_failing_receiver_gets_retries_with_backoff_then_the_subscriptio
     assert len({r.headers["Webhook-Id"] for r in attempts}) == 1
     assert len({r.body for r in attempts}) == 1
     gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(attempts)]
-    assert gaps[0] >= BASE_DELAY and gaps[1] >= 2 * BASE_DELAY, gaps
+    assert gaps[0] >= BASE_DELAY, gaps
+    assert gaps[1] >= 2 * BASE_DELAY, gaps
 
     async def paused() -> dict[str, Any] | None:
         s = ok(await hooks.get(f"/v1/webhooks/subscriptions/{sub['id']}", headers=a))
