@@ -242,8 +242,7 @@ async def test_signed_deliveries_only_for_opted_in_structures(
     assert not verify(sub_a["secret"], stale, to_a.body)
     assert to_a.headers["Webhook-Event"] == "registration.accepted"
     assert to_a.headers["Webhook-Id"] == to_a.json["id"]
-    delivery = await delivery_of(hooks, a, to_a.json["id"])
-    assert delivery["status"] == "delivered"
+    delivery = await eventually(lambda: _delivered(hooks, a, to_a.json["id"]))
     assert delivery["attempts"] == 1
     assert delivery["last_status_code"] == 200
     assert delivery["body"] == to_a.body.decode()
@@ -267,9 +266,14 @@ async def test_signed_deliveries_only_for_opted_in_structures(
     published = next(r for r in to_b_all if r.json["type"] == "edition.published")
     assert published.json["data"]["edition_id"] == edition["id"]
     assert all(verify(sub_a["secret"], r.headers, r.body) for r in to_a_all)
-    listed = ok(await hooks.get("/v1/webhooks/deliveries", headers=a))["items"]
-    assert len(listed) == 3
-    assert {d["status"] for d in listed} == {"delivered"}
+
+    async def all_delivered() -> list[dict[str, Any]] | None:
+        items: list[dict[str, Any]] = ok(await hooks.get("/v1/webhooks/deliveries", headers=a))[
+            "items"
+        ]
+        return items if {d["status"] for d in items} == {"delivered"} else None
+
+    assert len(await eventually(all_delivered)) == 3
 
 
 async def test_a_failing_receiver_gets_retries_with_backoff_then_the_subscription_pauses(
@@ -327,16 +331,20 @@ async def test_a_failing_receiver_gets_retries_with_backoff_then_the_subscriptio
     assert resumed["pause_reason"] is None
     await received(receiver, "/a", 4)
 
-    async def delivered() -> dict[str, Any] | None:
-        d = await delivery_of(hooks, a, delivery["id"])
-        return d if d["status"] == "delivered" else None
-
-    done = await eventually(delivered)
+    done = await eventually(lambda: _delivered(hooks, a, delivery["id"]))
     assert done["attempts"] == 4
     assert done["last_status_code"] == 204
     assert done["last_error"] is None
     after = ok(await hooks.get(f"/v1/webhooks/subscriptions/{sub['id']}", headers=a))
     assert after["consecutive_failures"] == 0
+
+
+async def _delivered(
+    client: httpx.AsyncClient, headers: dict[str, str], delivery_id: str
+) -> dict[str, Any] | None:
+    """The delivery once its outcome is recorded (just after the receiver got it)."""
+    found = await delivery_of(client, headers, delivery_id)
+    return found if found["status"] == "delivered" else None
 
 
 async def _past(moment: datetime) -> bool:
@@ -362,6 +370,7 @@ async def test_replay_rotation_and_each_partner_sees_only_its_own(
     (first,) = await received(receiver, "/a", 1)
     await received(receiver, "/b", 1)
     delivery_id = first.headers["Webhook-Id"]
+    await eventually(lambda: _delivered(hooks, a, delivery_id))
 
     # Replayed after a secret rotation: same id and body, signed with the new secret.
     rotated = ok(await hooks.post(f"/v1/webhooks/subscriptions/{sub_a['id']}/rotate-secret",
@@ -411,6 +420,19 @@ async def test_replay_rotation_and_each_partner_sees_only_its_own(
     structure = token("structure", subject=nantes["id"])
     assert_problem(await hooks.get("/v1/webhooks/deliveries", headers=structure), 403)
     assert_problem(await hooks.get("/v1/webhooks/deliveries"), 401)
+
+    # Nantes withdraws B's opt-in: a replay of B's delivery is not sent, and says why.
+    await db.execute("DELETE FROM partner_opt_ins WHERE client_id = 'client-b'")
+    (to_b,) = ok(await hooks.get("/v1/webhooks/deliveries", headers=b))["items"]
+    await eventually(lambda: _delivered(hooks, b, to_b["id"]))
+    ok(await hooks.post(f"/v1/webhooks/deliveries/{to_b['id']}/replay", headers=b))
+
+    async def dropped() -> dict[str, Any] | None:
+        d = await delivery_of(hooks, b, to_b["id"])
+        return d if d["status"] == "failed" else None
+
+    assert "no longer opts in" in (await eventually(dropped))["last_error"]
+    assert len(receiver.at("/b")) == 1
 
     # Unsubscribed: the subscription and its deliveries are gone.
     r = await hooks.delete(f"/v1/webhooks/subscriptions/{sub_a['id']}", headers=a)

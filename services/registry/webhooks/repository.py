@@ -153,6 +153,34 @@ async def reschedule_pending(
 # --- the worker -----------------------------------------------------------------------------
 
 
+WITHDRAWN = "not sent: the structure no longer opts in to this partner"
+
+
+async def drop_withdrawn(session: AsyncSession) -> None:
+    """Due deliveries about a structure that has since withdrawn its opt-in are `failed`
+    unsent (a replay after a new opt-in sends them)."""
+    stale = (
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.status == DeliveryStatus.PENDING.value,
+            WebhookDelivery.next_attempt_at <= func.now(),
+            WebhookDelivery.structure_id.is_not(None),
+            ~exists().where(
+                PartnerOptIn.structure_id == WebhookDelivery.structure_id,
+                PartnerOptIn.client_id == WebhookDelivery.client_id,
+            ),
+        )
+        .with_for_update(of=WebhookDelivery, skip_locked=True)
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id.in_(stale))
+        .values(status=DeliveryStatus.FAILED.value, last_error=WITHDRAWN, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def claim_due(
     session: AsyncSession, *, limit: int, lease: timedelta
 ) -> list[tuple[WebhookDelivery, str, str]]:

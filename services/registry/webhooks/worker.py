@@ -109,6 +109,7 @@ class DeliveryWorker:
         # The lease outlasts the call (its timeout) and the recording that follows.
         lease = timedelta(seconds=s.webhook_timeout_seconds + 30)
         async with transaction(self._sessions) as session:
+            await repo.drop_withdrawn(session)
             rows = await repo.claim_due(session, limit=s.webhook_concurrency, lease=lease)
             return [
                 _Claimed(
