@@ -25,7 +25,10 @@ import nats
 import pytest
 
 from services.registry.app import create_app
+from services.registry.webhooks import rules
+from services.registry.webhooks import service as webhooks
 from shared.contracts.fieldwork import AppealDecidedV1
+from shared.contracts.registry import EditionStatusChangedV1
 from shared.events import new_event
 from shared.messaging import ensure_stream
 from tests.helpers import eventually, running
@@ -518,3 +521,37 @@ async def test_subscriptions_refuse_bad_input(hooks: httpx.AsyncClient, token: H
     assert_problem(
         await hooks.get("/v1/webhooks/deliveries", params={"cursor": "garbage"}, headers=a), 400
     )
+
+
+async def test_a_publication_fans_out_to_thousands_of_opted_in_structures(
+    make_settings: Any, db: asyncpg.Connection
+) -> None:
+    """Set-based: one query for the subscribers, deliveries inserted in batches (beyond the
+    32,767 parameters one statement may carry)."""
+    structures = [uuid.uuid4() for _ in range(4000)]
+    subscription = uuid.uuid4()
+    await db.execute(
+        "INSERT INTO webhook_subscriptions (id, client_id, target_url, event_types, secret)"
+        " VALUES ($1, 'client-a', 'https://a.example/', '{results.dispatched}', 's')",
+        subscription,
+    )
+    await db.executemany(
+        "INSERT INTO partner_opt_ins (structure_id, client_id, granted_by) VALUES ($1, $2, 'x')",
+        [(s, "client-a") for s in structures[::2]],  # every other structure opted in
+    )
+    changed = EditionStatusChangedV1(
+        edition_id=uuid.uuid4(), year=2026, from_status="scoring", to_status="published",
+        actor_role="operator", actor_subject="op",
+    )  # fmt: skip
+    occurrences = rules.publication(uuid.uuid4(), datetime.now(UTC), changed, structures)
+    app = create_app(make_settings("registry"))
+    factory = app.state.runtime.session_factory
+    try:
+        async with factory() as session, session.begin():
+            assert await webhooks.record(session, occurrences) == 2000
+        async with factory() as session, session.begin():
+            assert await webhooks.record(session, occurrences) == 0  # the same event again
+    finally:
+        await app.state.runtime.engine.dispose()
+    sent = await db.fetch("SELECT structure_id FROM webhook_deliveries ORDER BY structure_id")
+    assert [r["structure_id"] for r in sent] == sorted(structures[::2])

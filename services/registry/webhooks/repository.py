@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import ARRAY, Uuid, bindparam, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,24 +57,33 @@ async def delete_subscription(session: AsyncSession, subscription: WebhookSubscr
     await session.flush()
 
 
-async def subscribers(
-    session: AsyncSession, event_type: str, structure_id: uuid.UUID | None
-) -> Sequence[tuple[uuid.UUID, str]]:
-    """(id, client) of the subscriptions to `event_type`, paused ones included (they keep
-    their deliveries for later); about a structure, only those of partners it opted in to."""
-    query = select(WebhookSubscription.id, WebhookSubscription.client_id).where(
-        WebhookSubscription.event_types.contains([event_type])
+async def subscribers(session: AsyncSession, event_type: str) -> Sequence[tuple[uuid.UUID, str]]:
+    """(id, client) of every subscription to `event_type`, paused ones included (they keep
+    their deliveries for later)."""
+    rows = await session.execute(
+        select(WebhookSubscription.id, WebhookSubscription.client_id)
+        .where(WebhookSubscription.event_types.contains([event_type]))
+        .order_by(WebhookSubscription.id)
     )
-    if structure_id is not None:
-        query = query.where(
-            exists().where(
-                PartnerOptIn.structure_id == structure_id,
-                PartnerOptIn.client_id == WebhookSubscription.client_id,
-            )
+    return [(r.id, r.client_id) for r in rows]
+
+
+async def opted_in_subscribers(
+    session: AsyncSession, event_type: str, structure_ids: Collection[uuid.UUID]
+) -> Sequence[tuple[uuid.UUID, uuid.UUID, str]]:
+    """(structure, subscription id, client) for each subscription to `event_type` whose
+    partner one of `structure_ids` opted in to, in one query whatever their number."""
+    rows = await session.execute(
+        select(PartnerOptIn.structure_id, WebhookSubscription.id, WebhookSubscription.client_id)
+        .join(PartnerOptIn, PartnerOptIn.client_id == WebhookSubscription.client_id)
+        .where(
+            WebhookSubscription.event_types.contains([event_type]),
+            PartnerOptIn.structure_id
+            == func.any(bindparam("structures", list(structure_ids), type_=ARRAY(Uuid))),
         )
-    return [
-        (r.id, r.client_id) for r in await session.execute(query.order_by(WebhookSubscription.id))
-    ]
+        .order_by(PartnerOptIn.structure_id, WebhookSubscription.id)
+    )
+    return [(r.structure_id, r.id, r.client_id) for r in rows]
 
 
 async def accepted_structures(session: AsyncSession, edition_id: uuid.UUID) -> list[uuid.UUID]:
@@ -96,11 +105,12 @@ async def add_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
     """Insert deliveries, skipping those already made (same id): how many were new."""
     if not rows:
         return 0
+    # Executemany (batched by SQLAlchemy), so a publication's thousands of rows fit.
     inserted = await session.scalars(
         pg_insert(WebhookDelivery)
-        .values(list(rows))
         .on_conflict_do_nothing(index_elements=[WebhookDelivery.id])
-        .returning(WebhookDelivery.id)
+        .returning(WebhookDelivery.id),
+        list(rows),
     )
     return len(inserted.all())
 

@@ -195,26 +195,34 @@ async def record(session: AsyncSession, occurrences: Sequence[Occurrence]) -> in
     """One delivery per (occurrence, subscriber), in the caller's transaction; an occurrence
     about a structure goes only to the partners it opted in to. How many were new (a
     redelivered event makes none: the ids are derived from it)."""
-    rows = []
     now = datetime.now(UTC)
-    for occurrence in occurrences:
-        for subscription_id, client_id in await repo.subscribers(
-            session, occurrence.event_type.value, occurrence.structure_id
+    rows = []
+    for event_type in dict.fromkeys(o.event_type for o in occurrences):
+        of_type = [o for o in occurrences if o.event_type is event_type]
+        about = {o.structure_id for o in of_type if o.structure_id is not None}
+        by_structure: dict[uuid.UUID | None, list[tuple[uuid.UUID, str]]] = {}
+        for structure_id, subscription_id, client_id in (
+            await repo.opted_in_subscribers(session, event_type.value, about) if about else []
         ):
-            delivery = delivery_id(occurrence, subscription_id)
-            rows.append(
-                {
-                    "id": delivery,
-                    "subscription_id": subscription_id,
-                    "client_id": client_id,
-                    "event_id": occurrence.event_id,
-                    "event_type": occurrence.event_type.value,
-                    "structure_id": occurrence.structure_id,
-                    "body": delivery_body(occurrence, delivery),
-                    "status": DeliveryStatus.PENDING.value,
-                    "next_attempt_at": now,
-                }
-            )
+            by_structure.setdefault(structure_id, []).append((subscription_id, client_id))
+        if len(about) < len(of_type):  # some are about no single structure
+            by_structure[None] = list(await repo.subscribers(session, event_type.value))
+        for occurrence in of_type:
+            for subscription_id, client_id in by_structure.get(occurrence.structure_id, []):
+                delivery = delivery_id(occurrence, subscription_id)
+                rows.append(
+                    {
+                        "id": delivery,
+                        "subscription_id": subscription_id,
+                        "client_id": client_id,
+                        "event_id": occurrence.event_id,
+                        "event_type": occurrence.event_type.value,
+                        "structure_id": occurrence.structure_id,
+                        "body": delivery_body(occurrence, delivery),
+                        "status": DeliveryStatus.PENDING.value,
+                        "next_attempt_at": now,
+                    }
+                )
     return await repo.add_deliveries(session, rows)
 
 
