@@ -79,6 +79,18 @@ def test_target_urls() -> None:
     assert rules.target_url_problem("https://u:p@partner.example/", "prod") is not None
     assert rules.target_url_problem("partner.example/hook", "dev") is not None
     assert rules.target_url_problem("ftp://partner.example/", "dev") is not None
+    for internal in (
+        "127.0.0.1",
+        "10.1.2.3",
+        "[::1]",
+        "169.254.169.254",
+        "localhost",
+        "db.internal",
+    ):
+        problem = rules.target_url_problem(f"https://{internal}/hook", "prod")
+        assert problem is not None
+        assert "public host" in problem
+    assert rules.target_url_problem("https://93.184.216.34/hook", "prod") is None
 
 
 def test_a_publication_is_one_edition_event_and_results_per_accepted_structure() -> None:

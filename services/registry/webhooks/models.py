@@ -61,6 +61,8 @@ class WebhookDelivery(Base):
             postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_webhook_deliveries_subscription", "subscription_id", "created_at", "id"),
+        # A partner's list, oldest first.
+        Index("ix_webhook_deliveries_client", "client_id", "created_at", "id"),
     )
 
     # Derived from (event, subscription, type, structure): the same event consumed twice

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import random
 import uuid
@@ -144,7 +145,21 @@ def target_url_problem(url: str, environment: str) -> str | None:
         return "the target must use https"
     if parts.username or parts.password:
         return "the target URL must not carry credentials"
+    if environment not in ("dev", "test") and _internal(parts.hostname):
+        return "the target must be a public host, not a loopback, private or link-local address"
     return None
+
+
+def _internal(host: str) -> bool:
+    """A host that names this machine or a private network (what a partner must not make the
+    registry call). A name resolving to such an address is the network's egress rules' job."""
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not address.is_global
 
 
 # --- what each consumed event means to partners ---------------------------------------------

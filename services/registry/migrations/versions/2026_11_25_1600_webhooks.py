@@ -85,6 +85,11 @@ def upgrade() -> None:
         "webhook_deliveries",
         ["subscription_id", "created_at", "id"],
     )
+    op.create_index(
+        "ix_webhook_deliveries_client",
+        "webhook_deliveries",
+        ["client_id", "created_at", "id"],
+    )
 
 
 def downgrade() -> None:
