@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from services.registry.base import Base, idempotency, metadata, tables
 from services.registry.territories import models as territories  # noqa: F401 (registers them)
+from services.registry.webhooks import models as webhooks  # noqa: F401 (registers them)
 
 __all__ = ["Base", "idempotency", "metadata", "tables"]
 

@@ -170,7 +170,22 @@ class CitizenVoiceReceivedV1(Payload):
     population_reached: int | None = Field(default=None, ge=0, description="consultations")
 
 
+class AppealDecidedV1(Payload):
+    """The operator decided a structure's appeal on an item of one of its audits: upheld (the
+    answer corrected, the audit re-validated under `revision`) or rejected."""
+
+    appeal_id: uuid.UUID
+    audit_id: uuid.UUID = Field(description="the appealed task (the audit's stable id)")
+    edition_id: uuid.UUID
+    structure_id: uuid.UUID
+    item_code: str
+    decision: Literal["upheld", "rejected"]
+    revision: int | None = Field(default=None, description="upheld: the audit's new revision")
+    decided_at: datetime
+
+
 PAYLOADS: dict[str, type[Payload]] = {
+    "fieldwork.appeal.decided.v1": AppealDecidedV1,
     "fieldwork.audit.validated.v1": AuditValidatedV1,
     "fieldwork.audit.validated.v2": AuditValidatedV2,
     "fieldwork.grid.published.v1": GridPublishedV1,

@@ -84,7 +84,20 @@ async def test_an_appeal_upheld_and_one_rejected(fw: Fieldwork) -> None:
     history = await fw.call("GET", f"/v1/tasks/{task['id']}/history")
     assert history["transitions"][-1]["action"] == "revalidate"
 
+    # Each decision is announced once, without its reason (partners hear of it by webhook).
+    decided = await eventually(lambda: _decisions(fw, 2))
+    assert [(d["appeal_id"], d["decision"], d["revision"]) for d in decided] == [
+        (upheld["id"], "upheld", 2), (rejected["id"], "rejected", None),
+    ]  # fmt: skip
+    assert all(d["structure_id"] == str(structure_id) for d in decided)
+    assert all(d["audit_id"] == task["id"] and "reason" not in d for d in decided)
+
 
 async def _at_least(fw: Fieldwork, count: int) -> list[dict[str, object]] | None:
     events = await fw.stream("fieldwork.audit.validated.v2")
+    return events if len(events) >= count else None
+
+
+async def _decisions(fw: Fieldwork, count: int) -> list[dict[str, object]] | None:
+    events = await fw.stream("fieldwork.appeal.decided.v1")
     return events if len(events) >= count else None

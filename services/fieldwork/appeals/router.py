@@ -83,7 +83,7 @@ async def uphold_appeal(
 
 @router.post("/appeals/{appeal_id}/reject", response_model=AppealOut)
 async def reject_appeal(
-    appeal_id: uuid.UUID, body: RejectIn, _: Operator, session: SessionDep
+    appeal_id: uuid.UUID, body: RejectIn, _: Operator, session: SessionDep, runtime: RuntimeDep
 ) -> AppealOut:
-    appeal = await service.reject(session, appeal_id, body.reason)
+    appeal = await service.reject(session, runtime.outbox, appeal_id, body.reason)
     return AppealOut.model_validate(appeal, from_attributes=True)

@@ -19,7 +19,7 @@ from services.fieldwork.submissions.rules import PARIS, value_problem
 from services.fieldwork.tasks import repository as task_repository
 from services.fieldwork.tasks import service as task_service
 from shared.auth import Principal, ensure_acts_for_structure
-from shared.contracts.fieldwork import AnswerV2
+from shared.contracts.fieldwork import AnswerV2, AppealDecidedV1
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.outbox import Outbox
 
@@ -102,7 +102,7 @@ async def uphold(
     appeal.decision_reason = reason
     appeal.corrected_answer = corrected.model_dump(mode="json")
     appeal.decided_at = datetime.now(UTC)
-    await session.flush()
+    await _announce(session, outbox, appeal, revision=task.revision)
     return appeal
 
 
@@ -115,13 +115,37 @@ async def _correct(
     await submission_service.announce(session, outbox, task)
 
 
-async def reject(session: AsyncSession, appeal_id: uuid.UUID, reason: str) -> Appeal:
+async def reject(
+    session: AsyncSession, outbox: Outbox, appeal_id: uuid.UUID, reason: str
+) -> Appeal:
     appeal = await _open_appeal(session, appeal_id)
     appeal.status = AppealStatus.REJECTED.value
     appeal.decision_reason = reason
     appeal.decided_at = datetime.now(UTC)
-    await session.flush()
+    await _announce(session, outbox, appeal, revision=None)
     return appeal
+
+
+async def _announce(
+    session: AsyncSession, outbox: Outbox, appeal: Appeal, *, revision: int | None
+) -> None:
+    """The decision, announced with it (`fieldwork.appeal.decided.v1`): the reason stays here."""
+    assert appeal.decided_at is not None
+    await outbox.add(
+        session,
+        AppealDecidedV1(
+            appeal_id=appeal.id,
+            audit_id=appeal.task_id,
+            edition_id=appeal.edition_id,
+            structure_id=appeal.structure_id,
+            item_code=appeal.item_code,
+            decision="upheld" if appeal.status == AppealStatus.UPHELD else "rejected",
+            revision=revision,
+            decided_at=appeal.decided_at,
+        ),
+        edition=appeal.edition_id,
+    )
+    await session.flush()
 
 
 async def of_structure(

@@ -1,0 +1,1 @@
+"""Partner webhooks: subscriptions, deliveries made from events, the signed delivery worker."""
