@@ -1,10 +1,6 @@
 """The registry service: editions, strata, structures and sites, offers and registrations;
 territories as reference data."""
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-
 from fastapi import FastAPI
 
 from services.registry.consumers import consumers
@@ -18,11 +14,19 @@ from services.registry.structures.router import router as structures_router
 from services.registry.territories.router import router as territories_router
 from services.registry.webhooks.router import router as webhooks_router
 from services.registry.webhooks.worker import DeliveryWorker
-from shared.app import create_service_app
+from shared.app import ServiceRuntime, create_service_app
 from shared.idempotency import install_idempotency
 
 # Pruned after `REGISTRY_IDEMPOTENCY_RETENTION_SECONDS` (shared.housekeeping).
 IDEMPOTENCY_TABLES = [idempotency]
+
+
+async def deliver_webhooks(runtime: ServiceRuntime) -> None:
+    """The webhook delivery worker, beside the consumers: cancelled at shutdown, a delivery
+    whose call was in flight is sent again when its lease ends (receivers dedupe on its id)."""
+    settings = runtime.settings
+    assert isinstance(settings, RegistrySettings)
+    await DeliveryWorker(runtime.session_factory, settings).run()
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
@@ -50,23 +54,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         ],
         producer="registry",
         consumers=consumers,
+        background=[deliver_webhooks],
     )
     install_idempotency(app, idempotency)
-    # The webhook delivery worker runs beside the consumers (until the app factory takes
-    # background tasks itself).
-    worker = app.state.webhook_worker = DeliveryWorker(app.state.runtime.session_factory, settings)
-    inner = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with inner(app):
-            task = asyncio.create_task(worker.run(), name="webhook-worker")
-            try:
-                yield
-            finally:
-                worker.stop()
-                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                    await asyncio.wait_for(task, 10)
-
-    app.router.lifespan_context = lifespan
     return app
