@@ -8,7 +8,19 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, Column, Table, bindparam, func, or_, select, text, tuple_, update
+from sqlalchemy import (
+    ARRAY,
+    Column,
+    Table,
+    Uuid,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -318,16 +330,17 @@ async def cells_of(
     generation: int,
     edition_id: uuid.UUID,
     structure_ids: Sequence[uuid.UUID],
-) -> Sequence[Cell]:
+) -> Sequence[Any]:
+    """The cells of these structures, as plain rows (no ORM identity map: read once, per batch)."""
+    t = CELLS
     return (
-        await session.scalars(
-            select(Cell)
-            .where(
-                Cell.generation == generation,
-                Cell.edition_id == edition_id,
-                Cell.structure_id.in_(structure_ids),
-            )
-            .execution_options(populate_existing=True)
+        await session.execute(
+            select(t).where(
+                t.c.generation == generation,
+                t.c.edition_id == edition_id,
+                t.c.structure_id == func.any(bindparam("ids", type_=ARRAY(Uuid()))),
+            ),
+            {"ids": list(structure_ids)},
         )
     ).all()
 
@@ -362,6 +375,32 @@ async def structure_rows(
                 StructureScore.structure_id.in_(structure_ids),
             )
             .execution_options(populate_existing=True)
+        )
+    ).all()
+
+
+async def structure_attributes_of(
+    session: AsyncSession,
+    generation: int,
+    edition_id: uuid.UUID,
+    structure_ids: Sequence[uuid.UUID],
+) -> Sequence[Any]:
+    """What a batch needs of the structures it touches (not their figures), as plain rows."""
+    t = STRUCTURES
+    return (
+        await session.execute(
+            select(
+                t.c.structure_id,
+                t.c.stratum_code,
+                t.c.structure_type,
+                t.c.certified,
+                t.c.attributes_as_of,
+            ).where(
+                t.c.generation == generation,
+                t.c.edition_id == edition_id,
+                t.c.structure_id == func.any(bindparam("ids", type_=ARRAY(Uuid()))),
+            ),
+            {"ids": list(structure_ids)},
         )
     ).all()
 

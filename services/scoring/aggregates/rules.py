@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from typing import Any
 
-from services.scoring.engine.rules import GridShape, ScoredAudit, exact, ratio
+from services.scoring.engine.rules import WIDE, GridShape, ScoredAudit, exact, ratio
 
 LEVELS = ("item", "criterion", "journey_step")
 GROUP_KINDS = ("sample", "stratum", "structure_type", "certified")
@@ -66,9 +66,8 @@ class CellDelta:
     def add(self, grid: GridShape, scored: ScoredAudit, sign: int) -> None:
         self.audits += sign
         self.score_total += sign * scored.score
-        with localcontext() as ctx:
-            ctx.prec = 60
-            self.score_squares += sign * scored.score * scored.score
+        square = WIDE.multiply(scored.score, scored.score)
+        self.score_squares = WIDE.add(self.score_squares, square if sign > 0 else -square)
         sizes = {
             "item": len(grid.items),
             "criterion": len(grid.criteria),
@@ -107,8 +106,47 @@ def _weighted(means: Mapping[str, Decimal], settings: ScoringSettings) -> Decima
         return ratio(sum((weights[c] * m for c, m in means.items()), Decimal(0)), total)
 
 
-def _figure(total: Decimal, count: int, squares: Decimal | None = None) -> dict[str, Any]:
-    figure = {"score": str(ratio(total, Decimal(count))), "audits": count}
+# --- exact integer arithmetic for structure figures ----------------------------------------
+# Stored scores and their sums have `SCALE` (10) decimals: as integers scaled by 10^10 they
+# add exactly, and a mean is one integer division rounded half-even, which is the value
+# `ratio` gives (its 60-digit quotient cannot turn a non-tie into a tie or back when the
+# divisor is a count of audits), formatted as `str` of that Decimal.
+
+_UNIT = 10**10
+_PLAIN = 10**4  # from here on, str(Decimal) of a 10-decimal value is positional, not 1E-7
+
+
+def scaled(value: Decimal) -> int:
+    """A stored figure (at most 10 decimals) as an integer count of 10^-10."""
+    out = int(value.scaleb(10, WIDE))
+    if out != value.scaleb(10, WIDE):
+        raise ValueError(f"{value} has more than 10 decimals")
+    return out
+
+
+def unscaled(value: int) -> Decimal:
+    return Decimal(value).scaleb(-10, WIDE)
+
+
+def _text(value: int) -> str:
+    """`str` of the Decimal `value` x 10^-10 with exponent -10 (what `exact` stores)."""
+    if value >= _PLAIN:
+        whole, fraction = divmod(value, _UNIT)
+        return f"{whole}.{fraction:010d}"
+    return str(unscaled(value))
+
+
+def _mean(total: int, count: int) -> int:
+    """round-half-even(total / count), in units of 10^-10."""
+    quotient, remainder = divmod(total, count)
+    twice = 2 * remainder
+    if twice > count or (twice == count and quotient & 1):
+        quotient += 1
+    return quotient
+
+
+def _figure(total: int, count: int, squares: Decimal | None = None) -> dict[str, Any]:
+    figure: dict[str, Any] = {"score": _text(_mean(total, count)), "audits": count}
     if squares is not None:
         figure["sum_squares"] = str(squares)
     return figure
@@ -117,21 +155,24 @@ def _figure(total: Decimal, count: int, squares: Decimal | None = None) -> dict[
 def structure_figures(
     cells: Iterable[CellRow], grids: Mapping[tuple[str, int], GridShape], settings: ScoringSettings
 ) -> tuple[Decimal | None, int, dict[str, Any]]:
-    """(overall score, audits, figures per channel / site / criterion / step / item)."""
-    channel_sums: dict[str, list[Any]] = defaultdict(lambda: [Decimal(0), 0, Decimal(0)])
-    site_sums: dict[str, dict[str, list[Any]]] = defaultdict(
-        lambda: defaultdict(lambda: [Decimal(0), 0, Decimal(0)])
-    )
-    level_sums: dict[str, dict[str, list[Any]]] = {
-        level: defaultdict(lambda: [Decimal(0), 0]) for level in LEVELS
-    }
+    """(overall score, audits, figures per channel / site / criterion / step / item).
+
+    Sums run on integers scaled by 10^10 (exact); squares, kept with 20 decimals, on Decimal."""
+    channel_sums: dict[str, list[Any]] = {}
+    site_sums: dict[str, dict[str, list[Any]]] = {}
+    level_sums: dict[str, dict[str, list[int]]] = {level: {} for level in LEVELS}
     audits = 0
     for cell in cells:
         if cell.audits == 0:
             continue
         audits += cell.audits
-        for bucket in (channel_sums[cell.channel], site_sums[cell.site_id][cell.channel]):
-            bucket[0] += cell.score_total
+        total = scaled(cell.score_total)
+        site = site_sums.setdefault(cell.site_id, {})
+        for bucket in (
+            channel_sums.setdefault(cell.channel, [0, 0, Decimal(0)]),
+            site.setdefault(cell.channel, [0, 0, Decimal(0)]),
+        ):
+            bucket[0] += total
             bucket[1] += cell.audits
             # One cell without squares makes its channel's sum unknown (None), never wrong.
             bucket[2] = (
@@ -139,28 +180,28 @@ def structure_figures(
                 if bucket[2] is None or cell.score_squares is None
                 else (bucket[2] + cell.score_squares)
             )
-        grid = grids[(cell.grid_code, cell.grid_version)]
-        names = {
-            "item": [f"{grid.code}/{item.code}" for item in grid.items],
-            "criterion": list(grid.criteria),
-            "journey_step": list(grid.journey_steps),
-        }
+        names = grids[(cell.grid_code, cell.grid_version)].level_names
         for level in LEVELS:
-            for name, total, count in zip(
+            sums = level_sums[level]
+            for name, level_total, count in zip(
                 names[level], cell.totals[level], cell.counts[level], strict=False
             ):
                 if count:
-                    level_sums[level][name][0] += total
-                    level_sums[level][name][1] += count
-    channel_means = {c: ratio(t, Decimal(n)) for c, (t, n, _) in channel_sums.items()}
+                    entry = sums.get(name)
+                    if entry is None:
+                        sums[name] = [scaled(level_total), count]
+                    else:
+                        entry[0] += scaled(level_total)
+                        entry[1] += count
+    channel_means = {c: unscaled(_mean(t, n)) for c, (t, n, _) in channel_sums.items()}
     figures: dict[str, Any] = {
         "channels": {c: _figure(t, n, q) for c, (t, n, q) in sorted(channel_sums.items())},
         "sites": {},
     }
-    for site, channels in sorted(site_sums.items()):
-        means = {c: ratio(t, Decimal(n)) for c, (t, n, _) in channels.items()}
+    for site_id, channels in sorted(site_sums.items()):
+        means = {c: unscaled(_mean(t, n)) for c, (t, n, _) in channels.items()}
         score = _weighted(means, settings)
-        figures["sites"][site] = {
+        figures["sites"][site_id] = {
             "score": None if score is None else str(score),
             "audits": sum(n for _, n, _ in channels.values()),
             "channels": {c: _figure(t, n, q) for c, (t, n, q) in sorted(channels.items())},

@@ -10,7 +10,8 @@ reproducible to the last digit. Display rounds to 2 decimals (half-up) only at t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
 
 from shared.contracts.fieldwork import (
@@ -68,6 +69,20 @@ class GridShape:
     journey_steps: tuple[str, ...]
     # Per item: its maximum points (0 when the item is never scored), computed once.
     max_points: tuple[Decimal, ...] = ()
+    # (item index, answer value) -> weighted points obtained: an answer's points depend on its
+    # item and value only, and answers take few values, so each is computed once per process.
+    points_memo: dict[tuple[int, object], Decimal] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+
+    @cached_property
+    def level_names(self) -> dict[str, list[str]]:
+        """Entry names per level, in the orders of the aggregates' arrays."""
+        return {
+            "item": [f"{self.code}/{item.code}" for item in self.items],
+            "criterion": list(self.criteria),
+            "journey_step": list(self.journey_steps),
+        }
 
     @property
     def methodology(self) -> str:
@@ -114,7 +129,24 @@ class ScoredAudit:
             "criterion": self.criteria,
             "journey_step": self.journey_steps,
         }[level]
-        return tuple(None if e is None else ratio(HUNDRED * e[0], e[1]) for e in entries)
+        return tuple(None if e is None else percent(e[0], e[1]) for e in entries)
+
+
+# (obtained, possible) -> 100 x obtained / possible, stored exactly: per-level entries of
+# audits repeat a handful of pairs, so each quotient is computed once (bounded memo).
+_PERCENTS: dict[tuple[Decimal, Decimal], Decimal] = {}
+_PERCENTS_MAX = 200_000
+
+
+def percent(obtained: Decimal, possible: Decimal) -> Decimal:
+    """`ratio(100 x obtained, possible)`, memoized (the same exact value either way)."""
+    key = (obtained, possible)
+    found = _PERCENTS.get(key)
+    if found is None:
+        if len(_PERCENTS) >= _PERCENTS_MAX:
+            _PERCENTS.clear()
+        found = _PERCENTS[key] = ratio(HUNDRED * obtained, possible)
+    return found
 
 
 def _rule_points(item: GridItemV2, rule: ScoringRuleV1, value: object) -> Decimal:
@@ -221,14 +253,19 @@ def score_answers(grid: GridShape, answers: Sequence[AnswerV2]) -> ScoredAudit:
     criteria: list[list[Decimal]] = [[Decimal(0), Decimal(0)] for _ in grid.criteria]
     steps: list[list[Decimal]] = [[Decimal(0), Decimal(0)] for _ in grid.journey_steps]
     obtained = possible = Decimal(0)
-    for item, top in zip(grid.items, grid.max_points, strict=True):
+    for index, (item, top) in enumerate(zip(grid.items, grid.max_points, strict=True)):
         answer = by_code.get(item.code)
         if answer is None or answer.not_applicable or top == 0:
             items.append(None)
             continue
         assert item.rule is not None
         value = answer.value if item.answer_type == "yes_no" else number(answer.value)
-        got = WIDE.divide(WIDE.multiply(item.weight, _rule_points(item, item.rule, value)), top)
+        memo_key = (index, value)
+        got = grid.points_memo.get(memo_key)
+        if got is None:
+            points = _rule_points(item, item.rule, value)
+            got = WIDE.divide(WIDE.multiply(item.weight, points), top)
+            grid.points_memo[memo_key] = got
         entry = (got, item.weight)
         items.append(entry)
         for bucket in (criteria[criterion_at[item.criterion]], steps[step_at[item.journey_step]]):
@@ -239,7 +276,7 @@ def score_answers(grid: GridShape, answers: Sequence[AnswerV2]) -> ScoredAudit:
     if possible == 0:
         raise UnscorableAudit("no applicable scored item: the audit has nothing to score")
     return ScoredAudit(
-        score=ratio(HUNDRED * obtained, possible),
+        score=percent(obtained, possible),
         obtained=obtained,
         possible=possible,
         items=tuple(items),
