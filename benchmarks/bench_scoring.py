@@ -39,16 +39,15 @@ import nats
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 
 from benchmarks.harness import Row
 from services.scoring.aggregates.service import BatchOptions, ScoringApplication, settle
-from services.scoring.consumers import DURABLE
+from services.scoring.consumers import SUBJECTS
 from services.scoring.models import EditionState, tables
 from services.scoring.settings import ScoringSettings
 from shared.db import create_engine, create_session_factory, transaction
-from shared.events import parse_event
-from shared.messaging import ensure_stream
+from shared.consumer import EventConsumer
+from shared.messaging import MessageBus, ensure_stream
 from shared.outbox import Outbox
 
 DEFAULT_AUDITS = (10_000, 400_000)
@@ -192,21 +191,27 @@ async def bare_rate(js: JetStreamContext, n: int, batch: int) -> float:
 async def batch_rate(
     js: JetStreamContext, database_url: str, nats_url: str, n: int, batch: int, edition: str
 ) -> tuple[float, dict[str, int]]:
-    """Fetch → one transaction (bulk inbox, apply_batch) → commit → ack, until every event is
-    committed and the edition's group statistics are settled; returns (events/s, counts)."""
+    """The scoring consumer's path, batch by batch: `EventConsumer.handle_batch` (each message
+    parsed once, bulk inbox insert, `ScoringApplication.apply_batch`, one transaction, acks
+    after commit) over JetStream fetches, the next batch fetched while one is applied (as
+    `EventConsumer.run` does), until every event is committed and the edition's group
+    statistics are settled; returns (events/s, counts)."""
     settings = ScoringSettings(environment="test", database_url=database_url, nats_url=nats_url)
     engine = create_engine(settings)
     sessions = create_session_factory(engine)
+    bus = MessageBus(nats_url, name="bench-scoring")
+    await bus.connect()
     outbox = Outbox(tables.outbox)
     app = ScoringApplication(outbox, BatchOptions(
         group_refresh_seconds=settings.group_refresh_seconds,
         publish_audit_scores=settings.publish_audit_scores))  # fmt: skip
-    durable = f"bench-scoring-{uuid.uuid4().hex[:6]}"
-    await js.add_consumer("FIELDWORK", ConsumerConfig(
-        durable_name=durable, ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
-        filter_subjects=["fieldwork.>"], max_ack_pending=max(1000, 4 * batch), ack_wait=120))  # fmt: skip
-    subscription = await js.pull_subscribe_bind(durable=durable, stream="FIELDWORK")
-    inbox = tables.inbox
+    consumer = EventConsumer(
+        durable=f"bench-scoring-{uuid.uuid4().hex[:6]}", producer="fieldwork",
+        session_factory=sessions, tables=tables, bus=bus, batch_handler=app.apply_batch,
+        subjects=SUBJECTS, batch_size=batch, fetch_timeout=5, ack_wait=120,
+    )  # fmt: skip
+    await consumer.ensure(bus.js)
+    subscription = await bus.js.pull_subscribe_bind(durable=consumer.durable, stream="FIELDWORK")
     done = 0
     started = time.perf_counter()
     pending = asyncio.create_task(subscription.fetch(batch, timeout=5))
@@ -214,26 +219,7 @@ async def batch_rate(
         messages = await pending
         if done + len(messages) < n:  # fetch the next batch while this one is applied
             pending = asyncio.create_task(subscription.fetch(batch, timeout=5))
-        events = [parse_event(m.data) for m in messages]
-        async with transaction(sessions) as session:
-            fresh = set(
-                (
-                    await session.scalars(
-                        insert(inbox)
-                        .values(
-                            [
-                                {"consumer": DURABLE, "event_id": e.id, "subject": e.subject}
-                                for e, _ in events
-                            ]
-                        )
-                        .on_conflict_do_nothing()
-                        .returning(inbox.c.event_id)
-                    )
-                ).all()
-            )
-            await app.apply_batch(session, [(e, p) for e, p in events if e.id in fresh])
-        for message in messages:
-            await message.ack()
+        assert await consumer.handle_batch(messages)
         done += len(messages)
     async with transaction(sessions) as session:  # the idle flush: groups settled too
         generation = await session.scalar(
@@ -241,8 +227,9 @@ async def batch_rate(
         )
         await settle(outbox, session, int(generation or 1), uuid.UUID(edition))
     elapsed = time.perf_counter() - started
-    await js._nc.flush()
-    await js.delete_consumer("FIELDWORK", durable)
+    await bus.flush()
+    await bus.js.delete_consumer("FIELDWORK", consumer.durable)
+    await bus.close()
     await engine.dispose()
     conn = await asyncpg.connect(database_url)
     try:
@@ -250,6 +237,7 @@ async def batch_rate(
             "audits": await conn.fetchval("SELECT count(*) FROM scoring.audits WHERE status='scored'"),
             "structures": await conn.fetchval("SELECT count(*) FROM scoring.structure_scores"),
             "outbox": await conn.fetchval("SELECT count(*) FROM scoring.outbox"),
+            "dead_letters": await conn.fetchval("SELECT count(*) FROM scoring.dead_letters"),
         }  # fmt: skip
     finally:
         await conn.close()
@@ -291,7 +279,7 @@ async def one_size(
     bare = await bare_rate(js, len(events), batch)
     scored, counts = await batch_rate(js, database_url, nats_url, len(events), batch, edition)
     await nc.close()
-    assert counts["audits"] >= audits, counts
+    assert counts["audits"] >= audits and counts["dead_letters"] == 0, counts
     label = f"{audits:,} audits"
     rows = [
         row(f"scoring: validated audits scored, end to end ({label}, batches of {batch})",

@@ -325,22 +325,40 @@ async def add_to_cells(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     )  # fmt: skip
 
 
+def _units(column: str) -> str:
+    """A numeric(40,10) array as bigint units of 10^-10, in its order (exact: a cell's sums
+    stay far below 2^63 units; an overflow would fail the statement, never round)."""
+    return (
+        f"ARRAY(SELECT (v * 10000000000)::bigint FROM unnest(c.{column}) WITH ORDINALITY"
+        f" AS u(v, i) ORDER BY i) AS {column}"
+    )
+
+
+_CELLS_IN_UNITS = text(
+    "SELECT c.structure_id, c.site_id, c.channel, c.grid_code, c.grid_version, c.audits,"
+    " (c.score_total * 10000000000)::bigint AS score_total, c.score_squares, "
+    + ", ".join(
+        _units(f"{level}_totals") + f", c.{level}_counts"
+        for level in ("item", "criterion", "step")
+    )
+    + " FROM cells c WHERE c.generation = :generation AND c.edition_id = :edition_id"
+    " AND c.structure_id = ANY(CAST(:ids AS uuid[]))"
+)
+
+
 async def cells_of(
     session: AsyncSession,
     generation: int,
     edition_id: uuid.UUID,
     structure_ids: Sequence[uuid.UUID],
 ) -> Sequence[Any]:
-    """The cells of these structures, as plain rows (no ORM identity map: read once, per batch)."""
-    t = CELLS
+    """The cells of these structures as plain rows, their score sums (`score_total`,
+    `*_totals`) as integers in units of 10^-10 (what `rules.structure_figures` adds up), the
+    squares as stored."""
     return (
         await session.execute(
-            select(t).where(
-                t.c.generation == generation,
-                t.c.edition_id == edition_id,
-                t.c.structure_id == func.any(bindparam("ids", type_=ARRAY(Uuid()))),
-            ),
-            {"ids": list(structure_ids)},
+            _CELLS_IN_UNITS,
+            {"generation": generation, "edition_id": edition_id, "ids": list(structure_ids)},
         )
     ).all()
 

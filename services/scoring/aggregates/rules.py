@@ -7,7 +7,7 @@ so an incremental computation and a from-scratch one agree to the last digit.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
@@ -84,13 +84,15 @@ class CellDelta:
 
 @dataclass(frozen=True)
 class CellRow:
+    """A cell's sums; score sums as Decimals or as integers in units of 10^-10."""
+
     site_id: str
     channel: str
     grid_code: str
     grid_version: int
     audits: int
-    score_total: Decimal
-    totals: Mapping[str, Sequence[Decimal]]
+    score_total: Decimal | int
+    totals: Mapping[str, Sequence[Decimal | int]]
     counts: Mapping[str, Sequence[int]]
     score_squares: Decimal | None = None  # None: not kept (cells written before it was)
 
@@ -116,10 +118,14 @@ _UNIT = 10**10
 _PLAIN = 10**4  # from here on, str(Decimal) of a 10-decimal value is positional, not 1E-7
 
 
-def scaled(value: Decimal) -> int:
-    """A stored figure (at most 10 decimals) as an integer count of 10^-10."""
-    out = int(value.scaleb(10, WIDE))
-    if out != value.scaleb(10, WIDE):
+def scaled(value: Decimal | int) -> int:
+    """A stored figure (at most 10 decimals) as an integer count of 10^-10; an int is one
+    already (cells read in units, `repository.cells_of`)."""
+    if type(value) is int:
+        return value
+    shifted = value.scaleb(10, WIDE)
+    out = int(shifted)
+    if out != shifted:
         raise ValueError(f"{value} has more than 10 decimals")
     return out
 
@@ -217,49 +223,50 @@ class StructurePoint:
     audits: int
 
 
-def _quantile(ordered: Sequence[Decimal], p: Decimal) -> Decimal:
-    """Linear interpolation between closest ranks (PostgreSQL's percentile_cont), exact."""
-    position = p * (len(ordered) - 1)
-    low = int(position)
-    fraction = position - low
+_QUANTILES = {"median": (1, 2), "q1": (1, 4), "q3": (3, 4), "p10": (1, 10), "p90": (9, 10)}
+
+
+def _quantile(ordered: Sequence[int], numerator: int, denominator: int) -> int:
+    """Linear interpolation between closest ranks (PostgreSQL's percentile_cont) at
+    p = numerator / denominator, exact, rounded half-even to units of 10^-10."""
+    position = numerator * (len(ordered) - 1)
+    low, fraction = divmod(position, denominator)
     if low + 1 >= len(ordered):
         return ordered[low]
-    with localcontext() as ctx:
-        ctx.prec = 60
-        return exact(ordered[low] + fraction * (ordered[low + 1] - ordered[low]))
+    return _mean(
+        ordered[low] * denominator + fraction * (ordered[low + 1] - ordered[low]), denominator
+    )
 
 
 def group_figures(members: Iterable[StructurePoint], threshold: Decimal) -> dict[str, Any]:
     """Count of structures and audits, mean, median, quartiles, p10/p90, min/max, population
-    standard deviation, and the share of structures at or above the performing threshold."""
+    standard deviation, and the share of structures at or above the performing threshold.
+
+    On integers in units of 10^-10 (exact); the variance is the exact rational
+    (n Σx² - (Σx)²) / n², whose square root is taken with 60 digits and stored exactly."""
     points = list(members)
-    scores = sorted(p.score for p in points if p.score is not None)
+    scores = sorted(scaled(p.score) for p in points if p.score is not None)
     out: dict[str, Any] = {
         "structures": len(scores),
         "audits": sum(p.audits for p in points),
     }
     if not scores:
         return out
-    n = Decimal(len(scores))
-    with localcontext() as ctx:
-        ctx.prec = 60
-        total = sum(scores, Decimal(0))
-        mean = total / n
-        variance = sum(((s - mean) ** 2 for s in scores), Decimal(0)) / n
-        deviation = variance.sqrt()
-    performing = sum(1 for s in scores if s >= threshold)
+    n = len(scores)
+    total = sum(scores)
+    spread = n * sum(x * x for x in scores) - total * total  # n² x variance, in units²
+    deviation = WIDE.divide(Decimal(spread), Decimal(n * n)).scaleb(-20, WIDE).sqrt(WIDE)
+    bar = scaled(threshold)
+    performing = len(scores) - bisect_left(scores, bar)
+    out["mean"] = _text(_mean(total, n))
+    for name, (numerator, denominator) in _QUANTILES.items():
+        out[name] = _text(_quantile(scores, numerator, denominator))
     out.update(
-        mean=str(exact(mean)),
-        median=str(_quantile(scores, Decimal("0.5"))),
-        q1=str(_quantile(scores, Decimal("0.25"))),
-        q3=str(_quantile(scores, Decimal("0.75"))),
-        p10=str(_quantile(scores, Decimal("0.1"))),
-        p90=str(_quantile(scores, Decimal("0.9"))),
-        min=str(scores[0]),
-        max=str(scores[-1]),
+        min=_text(scores[0]),
+        max=_text(scores[-1]),
         stddev=str(exact(deviation)),
         performing=performing,
-        performing_share=str(ratio(Decimal(performing), n)),
+        performing_share=_text(_mean(performing * _UNIT, n)),
         threshold=str(threshold),
     )
     return out
