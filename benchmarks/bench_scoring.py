@@ -45,8 +45,8 @@ from services.scoring.aggregates.service import BatchOptions, ScoringApplication
 from services.scoring.consumers import SUBJECTS
 from services.scoring.models import EditionState, tables
 from services.scoring.settings import ScoringSettings
-from shared.db import create_engine, create_session_factory, transaction
 from shared.consumer import EventConsumer
+from shared.db import create_engine, create_session_factory, transaction
 from shared.messaging import MessageBus, ensure_stream
 from shared.outbox import Outbox
 
@@ -279,7 +279,8 @@ async def one_size(
     bare = await bare_rate(js, len(events), batch)
     scored, counts = await batch_rate(js, database_url, nats_url, len(events), batch, edition)
     await nc.close()
-    assert counts["audits"] >= audits and counts["dead_letters"] == 0, counts
+    assert counts["audits"] >= audits, counts
+    assert counts["dead_letters"] == 0, counts
     label = f"{audits:,} audits"
     rows = [
         row(f"scoring: validated audits scored, end to end ({label}, batches of {batch})",

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
+from pydantic_core import to_json
 from sqlalchemy import (
     ARRAY,
     Column,
@@ -101,9 +101,7 @@ async def unnest_upsert(
             sources.append(f"CAST(:p{i} AS text[])")
             selects.append(f"CAST(c{i} AS {kind})")
         elif isinstance(column.type, JSONB):
-            params[f"p{i}"] = [
-                None if v is None else json.dumps(v, separators=(",", ":")) for v in values
-            ]
+            params[f"p{i}"] = [None if v is None else to_json(v).decode() for v in values]
             sources.append(f"CAST(:p{i} AS text[])")
             selects.append(f"CAST(c{i} AS jsonb)")
         else:
