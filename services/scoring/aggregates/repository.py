@@ -336,8 +336,7 @@ _CELLS_IN_UNITS = text(
     "SELECT c.structure_id, c.site_id, c.channel, c.grid_code, c.grid_version, c.audits,"
     " (c.score_total * 10000000000)::bigint AS score_total, c.score_squares, "
     + ", ".join(
-        _units(f"{level}_totals") + f", c.{level}_counts"
-        for level in ("item", "criterion", "step")
+        _units(f"{level}_totals") + f", c.{level}_counts" for level in ("item", "criterion", "step")
     )
     + " FROM cells c WHERE c.generation = :generation AND c.edition_id = :edition_id"
     " AND c.structure_id = ANY(CAST(:ids AS uuid[]))"

@@ -288,10 +288,7 @@ def _judge(grid: GridShape, index: int, answer: AnswerV2) -> Verdict:
             fits = parsed is not None and not (
                 (
                     item.answer_type == "scale"
-                    and (
-                        parsed != parsed.to_integral()
-                        or not 0 <= parsed <= (item.scale_max or 0)
-                    )
+                    and (parsed != parsed.to_integral() or not 0 <= parsed <= (item.scale_max or 0))
                 )
                 or parsed < 0
                 or (item.answer_type == "count" and parsed != parsed.to_integral())
