@@ -120,7 +120,7 @@ _PLAIN = 10**4  # from here on, str(Decimal) of a 10-decimal value is positional
 def scaled(value: Decimal | int) -> int:
     """A stored figure (at most 10 decimals) as an integer count of 10^-10; an int is one
     already (cells read in units, `repository.cells_of`)."""
-    if type(value) is int:
+    if isinstance(value, int):
         return value
     shifted = value.scaleb(10, WIDE)
     out = int(shifted)

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, TypeVar
 
 from pydantic_core import to_json
@@ -106,6 +107,12 @@ class IncomingAudit:
     @property
     def structure_id(self) -> uuid.UUID:
         return self.payload.structure_id
+
+    @cached_property
+    def attributes_key(self) -> str:
+        """Which audit's structure attributes (stratum, type, certification) are the latest:
+        the later validation, then the audit id."""
+        return f"{timestamp_key(self.payload.validated_at)}|{self.audit_id}"
 
     @property
     def precedence(self) -> tuple[int, str, str]:
@@ -392,7 +399,7 @@ class ScoringApplication:
 
 
 def attributes_key(audit: IncomingAudit) -> str:
-    return f"{timestamp_key(audit.payload.validated_at)}|{audit.audit_id}"
+    return audit.attributes_key
 
 
 def settings_from_row(row: Any) -> ScoringSettings:

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
 from functools import cached_property
-from typing import Any
 
 from shared.contracts.fieldwork import (
     MEASURED_TYPES,
@@ -36,6 +35,9 @@ CENT = Decimal("0.01")
 
 class UnscorableAudit(ValueError):
     """The answers do not fit the grid; the audit cannot be scored."""
+
+
+Verdict = Decimal | str | UnscorableAudit | None
 
 
 # 60 significant digits: every intermediate of a score is exact or far below `SCALE`.
@@ -72,7 +74,7 @@ class GridShape:
     max_points: tuple[Decimal, ...] = ()
     # (item index, not applicable, answer type, answer value) -> what the answer gives
     # (`_judge`): it depends on the item and the answer only, and answers take few values.
-    points_memo: dict[tuple[int, bool, type, object], Any] = field(
+    points_memo: dict[tuple[int, bool, type, object], Verdict] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
 
@@ -258,7 +260,6 @@ def answer_problems_v2(grid: GridShape, answers: Sequence[AnswerV2]) -> list[str
 # problem with the answer (the full check then says which), or a rule that has no points.
 _NOT_SCORED = None
 _PROBLEM = "problem"
-Verdict = Decimal | str | UnscorableAudit | None
 _MEMO_MAX = 100_000
 
 
@@ -327,13 +328,13 @@ def score_answers(grid: GridShape, answers: Sequence[AnswerV2]) -> ScoredAudit:
     steps: list[list[Decimal]] = [[Decimal(0), Decimal(0)] for _ in grid.journey_steps]
     obtained = possible = Decimal(0)
     for index, item in enumerate(grid.items):
-        answer = by_index.get(index)
-        if answer is None:
+        given = by_index.get(index)
+        if given is None:
             if item.mandatory:
                 return _refuse(grid, answers, None)
             items.append(None)
             continue
-        got = _judge(grid, index, answer)
+        got = _judge(grid, index, given)
         if got is None:
             items.append(None)
             continue
