@@ -9,11 +9,12 @@ harness, `run(ctx)` uses the run's servers (`ctx.database_url` / `ctx.nats_url`,
 `ctx.admin_url` + `ctx.fresh_database()`), and `ctx.audits` when given.
 
 Two scoring paths are measured:
-- `batch`: the events of a JetStream fetch applied as the batch consumer base applies them
-  (bulk inbox insert, `ScoringApplication.apply_batch`, one transaction, ack after commit);
-  until that base is merged, a small loop here plays it;
-- `service`: the scoring service's consumer as wired (its batch handler on the shared consumer),
-  on a smaller sample, for the record.
+- `batch`: the events of each JetStream fetch through `EventConsumer.handle_batch` with the
+  scoring application's batch handler (each message parsed once, bulk inbox insert,
+  `ScoringApplication.apply_batch`, one transaction, acks after commit), the next batch
+  fetched while one is applied, as `EventConsumer.run` does;
+- `service`: the scoring service as wired (its consumer loop, relay and maintenance), on a
+  smaller sample, for the record.
 """
 
 from __future__ import annotations
