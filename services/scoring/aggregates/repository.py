@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any, cast
 
 from pydantic_core import to_json
@@ -430,16 +431,58 @@ async def upsert_structures(session: AsyncSession, rows: Sequence[dict[str, Any]
     )  # fmt: skip
 
 
-async def members(session: AsyncSession, generation: int, edition_id: uuid.UUID) -> Sequence[Any]:
-    """Every structure of an edition's generation with what group statistics need."""
-    s = StructureScore
+def _group_sums_sql(quantiles: Sequence[tuple[int, int]]) -> str:
+    """One statement: per wanted group (kind, key), exact sums over its structures and the
+    scores at the ranks `rules.quantile_positions` names (first, last, around each quantile:
+    `ordered[r + 1]`, NULL past the end), so no score list leaves PostgreSQL."""
+    picks = ", ".join(
+        f"ordered[({a} * (scored - 1)) / {b} + 1], ordered[({a} * (scored - 1)) / {b} + 2]"
+        for a, b in quantiles
+    )
+    known = "(stratum_code <> '' OR structure_type <> '')"  # else in the sample only
+    return f"""
+WITH m AS (
+  SELECT score, audits, stratum_code, structure_type, certified FROM structure_scores
+  WHERE generation = :generation AND edition_id = :edition_id
+), g AS (
+  SELECT 'sample' AS kind, '' AS key, score, audits FROM m
+  UNION ALL SELECT 'stratum', stratum_code, score, audits FROM m WHERE {known}
+  UNION ALL SELECT 'structure_type', structure_type, score, audits FROM m WHERE {known}
+  UNION ALL SELECT 'certified', CASE WHEN certified THEN 'true' ELSE 'false' END, score, audits
+    FROM m WHERE {known}
+), agg AS (
+  SELECT g.kind, g.key, count(score) AS scored, coalesce(sum(audits), 0) AS audits,
+    coalesce(sum(score), 0) AS total, coalesce(sum(score * score), 0) AS squares,
+    count(*) FILTER (WHERE score >= :threshold) AS performing,
+    array_agg(score ORDER BY score) FILTER (WHERE score IS NOT NULL) AS ordered
+  FROM g JOIN unnest(CAST(:kinds AS text[]), CAST(:keys AS text[])) AS w(kind, key)
+    ON w.kind = g.kind AND w.key = g.key
+  GROUP BY g.kind, g.key
+)
+SELECT kind, key, scored, audits, total, squares, performing,
+  ARRAY[ordered[1], ordered[scored], {picks}] AS picked
+FROM agg"""
+
+
+async def group_sums(
+    session: AsyncSession,
+    generation: int,
+    edition_id: uuid.UUID,
+    wanted: Sequence[tuple[str, str]],
+    threshold: Decimal,
+    quantiles: Sequence[tuple[int, int]],
+) -> Sequence[Any]:
+    """Per wanted group that has structures: (kind, key, scored, audits, total, squares,
+    performing, picked) — see `_group_sums_sql`. A group without structures is absent."""
+    if not wanted:
+        return []
     return (
         await session.execute(
-            select(s.score, s.audits, s.stratum_code, s.structure_type, s.certified).where(
-                s.generation == generation, s.edition_id == edition_id
-            )
+            text(_group_sums_sql(quantiles)),
+            {"generation": generation, "edition_id": edition_id, "threshold": threshold,
+             "kinds": [k for k, _ in wanted], "keys": [k for _, k in wanted]},
         )
-    ).all()
+    ).all()  # fmt: skip
 
 
 async def structures_page(

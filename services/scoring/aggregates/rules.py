@@ -129,6 +129,15 @@ def scaled(value: Decimal | int) -> int:
     return out
 
 
+def scaled_squares(value: Decimal) -> int:
+    """A sum of squared stored scores (at most 20 decimals) in units of 10^-20."""
+    shifted = value.scaleb(20, WIDE)
+    out = int(shifted)
+    if out != shifted:
+        raise ValueError(f"{value} has more than 20 decimals")
+    return out
+
+
 def unscaled(value: int) -> Decimal:
     return Decimal(value).scaleb(-10, WIDE)
 
@@ -232,53 +241,77 @@ class StructurePoint:
     audits: int
 
 
-_QUANTILES = {"median": (1, 2), "q1": (1, 4), "q3": (3, 4), "p10": (1, 10), "p90": (9, 10)}
+QUANTILES = {"median": (1, 2), "q1": (1, 4), "q3": (3, 4), "p10": (1, 10), "p90": (9, 10)}
 
 
-def _quantile(ordered: Sequence[int], numerator: int, denominator: int) -> int:
-    """Linear interpolation between closest ranks (PostgreSQL's percentile_cont) at
-    p = numerator / denominator, exact, rounded half-even to units of 10^-10."""
-    position = numerator * (len(ordered) - 1)
-    low, fraction = divmod(position, denominator)
-    if low + 1 >= len(ordered):
-        return ordered[low]
-    return _mean(
-        ordered[low] * denominator + fraction * (ordered[low + 1] - ordered[low]), denominator
-    )
+def quantile_positions(count: int) -> list[int]:
+    """The ranks (0-based, ascending) whose values the group statistics need among `count`
+    scores: first, last, and the two around each quantile."""
+    ranks = {0, count - 1}
+    for numerator, denominator in QUANTILES.values():
+        low = numerator * (count - 1) // denominator
+        ranks.update(r for r in (low, low + 1) if r < count)
+    return sorted(ranks)
 
 
-def group_figures(members: Iterable[StructurePoint], threshold: Decimal) -> dict[str, Any]:
+@dataclass(frozen=True)
+class GroupSums:
+    """What a group's statistics are computed from: exact sums (scores in units of 10^-10,
+    squares in units of 10^-20) and the scores at `quantile_positions(scored)`."""
+
+    scored: int  # structures with a score
+    audits: int  # audits of every structure of the group
+    total: int
+    squares: int
+    performing: int
+    at_rank: Mapping[int, int]
+
+
+def group_statistics(sums: GroupSums, threshold: Decimal) -> dict[str, Any]:
     """Count of structures and audits, mean, median, quartiles, p10/p90, min/max, population
     standard deviation, and the share of structures at or above the performing threshold.
 
     On integers in units of 10^-10 (exact); the variance is the exact rational
     (n Σx² - (Σx)²) / n², whose square root is taken with 60 digits and stored exactly."""
-    points = list(members)
-    scores = sorted(scaled(p.score) for p in points if p.score is not None)
-    out: dict[str, Any] = {
-        "structures": len(scores),
-        "audits": sum(p.audits for p in points),
-    }
-    if not scores:
+    out: dict[str, Any] = {"structures": sums.scored, "audits": sums.audits}
+    n = sums.scored
+    if not n:
         return out
-    n = len(scores)
-    total = sum(scores)
-    spread = n * sum(x * x for x in scores) - total * total  # n² x variance, in units²
+    spread = n * sums.squares - sums.total * sums.total  # n² x variance, in units²
     deviation = WIDE.divide(Decimal(spread), Decimal(n * n)).scaleb(-20, WIDE).sqrt(WIDE)
-    bar = scaled(threshold)
-    performing = len(scores) - bisect_left(scores, bar)
-    out["mean"] = _text(_mean(total, n))
-    for name, (numerator, denominator) in _QUANTILES.items():
-        out[name] = _text(_quantile(scores, numerator, denominator))
+    out["mean"] = _text(_mean(sums.total, n))
+    at = sums.at_rank
+    for name, (numerator, denominator) in QUANTILES.items():
+        low, fraction = divmod(numerator * (n - 1), denominator)
+        value = at[low]
+        if low + 1 < n:
+            value = _mean(value * denominator + fraction * (at[low + 1] - value), denominator)
+        out[name] = _text(value)
     out.update(
-        min=_text(scores[0]),
-        max=_text(scores[-1]),
+        min=_text(at[0]),
+        max=_text(at[n - 1]),
         stddev=str(exact(deviation)),
-        performing=performing,
-        performing_share=_text(_mean(performing * _UNIT, n)),
+        performing=sums.performing,
+        performing_share=_text(_mean(sums.performing * _UNIT, n)),
         threshold=str(threshold),
     )
     return out
+
+
+def group_figures(members: Iterable[StructurePoint], threshold: Decimal) -> dict[str, Any]:
+    """`group_statistics` of a group's structures (their overall scores), from the list."""
+    points = list(members)
+    scores = sorted(scaled(p.score) for p in points if p.score is not None)
+    bar = scaled(threshold)
+    sums = GroupSums(
+        scored=len(scores),
+        audits=sum(p.audits for p in points),
+        total=sum(scores),
+        squares=sum(x * x for x in scores),
+        performing=len(scores) - bisect_left(scores, bar),
+        at_rank={r: scores[r] for r in quantile_positions(len(scores))} if scores else {},
+    )
+    return group_statistics(sums, threshold)
 
 
 def groups_of(stratum_code: str, structure_type: str, certified: bool) -> list[tuple[str, str]]:

@@ -28,12 +28,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.scoring.aggregates import repository as repo
 from services.scoring.aggregates.rules import (
     GROUP_KINDS,
+    QUANTILES,
     CellDelta,
     CellRow,
+    GroupSums,
     ScoringSettings,
-    StructurePoint,
-    group_figures,
+    group_statistics,
     groups_of,
+    scaled,
+    scaled_squares,
     structure_figures,
 )
 from services.scoring.engine.rules import (
@@ -629,10 +632,8 @@ async def refresh_groups(
     )
     if not due:
         return []
-    figures = compute_groups(
-        await repo.members(session, generation, edition_id),
-        settings,
-        [(g.kind, g.key) for g in due],
+    figures = await compute_groups(
+        session, generation, edition_id, settings, [(g.kind, g.key) for g in due]
     )
     await repo.save_groups(
         session,
@@ -645,19 +646,39 @@ async def refresh_groups(
     return [group_payload(kind, key, f) for (kind, key), f in figures.items()]
 
 
-def compute_groups(
-    members: Iterable[Any], settings: ScoringSettings, wanted: Sequence[tuple[str, str]]
+async def compute_groups(
+    session: AsyncSession,
+    generation: int,
+    edition_id: uuid.UUID,
+    settings: ScoringSettings,
+    wanted: Sequence[tuple[str, str]],
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    buckets: dict[tuple[str, str], list[StructurePoint]] = {g: [] for g in wanted}
-    for m in members:
-        point = StructurePoint(m.score, m.audits)
-        for group in groups_of(m.stratum_code, m.structure_type, m.certified):
-            bucket = buckets.get(group)
-            if bucket is not None:
-                bucket.append(point)
-    return {
-        g: group_figures(points, settings.performing_threshold) for g, points in buckets.items()
-    }
+    """The statistics of these groups of a generation, from sums and a few ranked scores
+    PostgreSQL computes over the group's structures (`repository.group_sums`): a refresh
+    reads a handful of values per group, not every structure of the edition."""
+    quantiles = list(QUANTILES.values())
+    found: dict[tuple[str, str], GroupSums] = {}
+    for row in await repo.group_sums(
+        session, generation, edition_id, wanted, settings.performing_threshold, quantiles
+    ):
+        n = int(row.scored)
+        picked = [None if v is None else scaled(v) for v in row.picked]
+        at_rank: dict[int, int] = {}
+        if n:
+            ranks = [0, n - 1] + [
+                r for a, b in quantiles for r in (a * (n - 1) // b, a * (n - 1) // b + 1)
+            ]
+            at_rank = {r: v for r, v in zip(ranks, picked, strict=True) if v is not None}
+        found[(row.kind, row.key)] = GroupSums(
+            scored=n,
+            audits=int(row.audits),
+            total=scaled(row.total),
+            squares=scaled_squares(row.squares),
+            performing=int(row.performing),
+            at_rank=at_rank,
+        )
+    empty = GroupSums(scored=0, audits=0, total=0, squares=0, performing=0, at_rank={})
+    return {g: group_statistics(found.get(g, empty), settings.performing_threshold) for g in wanted}
 
 
 def group_payload(kind: str, key: str, figures: Mapping[str, Any]) -> GroupFiguresV1:
