@@ -9,11 +9,12 @@ harness, `run(ctx)` uses the run's servers (`ctx.database_url` / `ctx.nats_url`,
 `ctx.admin_url` + `ctx.fresh_database()`), and `ctx.audits` when given.
 
 Two scoring paths are measured:
-- `batch`: the events of a JetStream fetch applied as the batch consumer base applies them
-  (bulk inbox insert, `ScoringApplication.apply_batch`, one transaction, ack after commit);
-  until that base is merged, a small loop here plays it;
-- `service`: the scoring service's consumer as wired (its batch handler on the shared consumer),
-  on a smaller sample, for the record.
+- `batch`: the events of each JetStream fetch through `EventConsumer.handle_batch` with the
+  scoring application's batch handler (each message parsed once, bulk inbox insert,
+  `ScoringApplication.apply_batch`, one transaction, acks after commit), the next batch
+  fetched while one is applied, as `EventConsumer.run` does;
+- `service`: the scoring service as wired (its consumer loop, relay and maintenance), on a
+  smaller sample, for the record.
 """
 
 from __future__ import annotations
@@ -39,16 +40,16 @@ import nats
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 
 from barometer_cli.nats_setup import reset_topology, settings_from_environment
 from benchmarks.harness import Row
 from services.scoring.aggregates.service import BatchOptions, ScoringApplication, settle
-from services.scoring.consumers import DURABLE
+from services.scoring.consumers import SUBJECTS
 from services.scoring.models import EditionState, tables
 from services.scoring.settings import ScoringSettings
+from shared.consumer import EventConsumer
 from shared.db import create_engine, create_session_factory, transaction
-from shared.events import parse_event
+from shared.messaging import MessageBus
 from shared.outbox import Outbox
 from shared.settings import ServiceSettings
 
@@ -193,21 +194,30 @@ async def bare_rate(js: JetStreamContext, n: int, batch: int) -> float:
 async def batch_rate(
     js: JetStreamContext, database_url: str, nats_url: str, n: int, batch: int, edition: str
 ) -> tuple[float, dict[str, int]]:
-    """Fetch → one transaction (bulk inbox, apply_batch) → commit → ack, until every event is
-    committed and the edition's group statistics are settled; returns (events/s, counts)."""
+    """The scoring consumer's path, batch by batch: `EventConsumer.handle_batch` (each message
+    parsed once, bulk inbox insert, `ScoringApplication.apply_batch`, one transaction, acks
+    after commit) over JetStream fetches, the next batch fetched while one is applied (as
+    `EventConsumer.run` does), until every event is committed and the edition's group
+    statistics are settled; returns (events/s, counts)."""
     settings = ScoringSettings(environment="test", database_url=database_url, nats_url=nats_url)
     engine = create_engine(settings)
     sessions = create_session_factory(engine)
+    bus = MessageBus(nats_url, name="bench-scoring")
+    await bus.connect()
     outbox = Outbox(tables.outbox)
     app = ScoringApplication(outbox, BatchOptions(
         group_refresh_seconds=settings.group_refresh_seconds,
         publish_audit_scores=settings.publish_audit_scores))  # fmt: skip
-    durable = f"bench-scoring-{uuid.uuid4().hex[:6]}"
-    await js.add_consumer("FIELDWORK", ConsumerConfig(
-        durable_name=durable, ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
-        filter_subjects=["fieldwork.>"], max_ack_pending=max(1000, 4 * batch), ack_wait=120))  # fmt: skip
-    subscription = await js.pull_subscribe_bind(durable=durable, stream="FIELDWORK")
-    inbox = tables.inbox
+    consumer = EventConsumer(
+        durable=f"bench-scoring-{uuid.uuid4().hex[:6]}", producer="fieldwork",
+        session_factory=sessions, tables=tables, bus=bus, batch_handler=app.apply_batch,
+        subjects=SUBJECTS, batch_size=batch, fetch_timeout=5, ack_wait=120,
+    )  # fmt: skip
+    await bus.js.add_consumer("FIELDWORK", ConsumerConfig(
+        durable_name=consumer.durable, ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL, filter_subjects=list(SUBJECTS), ack_wait=120,
+        max_ack_pending=4 * batch))  # fmt: skip
+    subscription = await bus.js.pull_subscribe_bind(durable=consumer.durable, stream="FIELDWORK")
     done = 0
     started = time.perf_counter()
     pending = asyncio.create_task(subscription.fetch(batch, timeout=5))
@@ -215,26 +225,7 @@ async def batch_rate(
         messages = await pending
         if done + len(messages) < n:  # fetch the next batch while this one is applied
             pending = asyncio.create_task(subscription.fetch(batch, timeout=5))
-        events = [parse_event(m.data) for m in messages]
-        async with transaction(sessions) as session:
-            fresh = set(
-                (
-                    await session.scalars(
-                        insert(inbox)
-                        .values(
-                            [
-                                {"consumer": DURABLE, "event_id": e.id, "subject": e.subject}
-                                for e, _ in events
-                            ]
-                        )
-                        .on_conflict_do_nothing()
-                        .returning(inbox.c.event_id)
-                    )
-                ).all()
-            )
-            await app.apply_batch(session, [(e, p) for e, p in events if e.id in fresh])
-        for message in messages:
-            await message.ack()
+        assert await consumer.handle_batch(messages)
         done += len(messages)
     async with transaction(sessions) as session:  # the idle flush: groups settled too
         generation = await session.scalar(
@@ -242,8 +233,9 @@ async def batch_rate(
         )
         await settle(outbox, session, int(generation or 1), uuid.UUID(edition))
     elapsed = time.perf_counter() - started
-    await js._nc.flush()
-    await js.delete_consumer("FIELDWORK", durable)
+    await bus.flush()
+    await bus.js.delete_consumer("FIELDWORK", consumer.durable)
+    await bus.close()
     await engine.dispose()
     conn = await asyncpg.connect(database_url)
     try:
@@ -251,6 +243,7 @@ async def batch_rate(
             "audits": await conn.fetchval("SELECT count(*) FROM scoring.audits WHERE status='scored'"),
             "structures": await conn.fetchval("SELECT count(*) FROM scoring.structure_scores"),
             "outbox": await conn.fetchval("SELECT count(*) FROM scoring.outbox"),
+            "dead_letters": await conn.fetchval("SELECT count(*) FROM scoring.dead_letters"),
         }  # fmt: skip
     finally:
         await conn.close()
@@ -292,6 +285,7 @@ async def one_size(
     scored, counts = await batch_rate(js, database_url, nats_url, len(events), batch, edition)
     await nc.close()
     assert counts["audits"] >= audits, counts
+    assert counts["dead_letters"] == 0, counts
     label = f"{audits:,} audits"
     rows = [
         row(f"scoring: validated audits scored, end to end ({label}, batches of {batch})",

@@ -207,6 +207,7 @@ class EventConsumer:
         )
         self._stopping = asyncio.Event()
         self._inbox_insert = self._bulk_inbox_insert()
+        self._accepted: dict[str, bool] = {}
 
     @property
     def subjects(self) -> Sequence[str]:
@@ -215,7 +216,13 @@ class EventConsumer:
     def _accepts(self, subject: str) -> bool:
         if self.handlers:
             return subject in self.handlers
-        return any(subject_matches(subject, pattern) for pattern in self._subjects)
+        # A stream carries a handful of subjects: each is matched against the patterns once.
+        accepted = self._accepted.get(subject)
+        if accepted is None:
+            accepted = any(subject_matches(subject, pattern) for pattern in self._subjects)
+            if len(self._accepted) < 1000:
+                self._accepted[subject] = accepted
+        return accepted
 
     async def check(self, js: JetStreamContext) -> None:
         """Raise `TopologyMismatch` unless the durable exists as `config` says. A consumer

@@ -10,12 +10,15 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from services.scoring.aggregates.rules import ScoringSettings
 from services.scoring.aggregates.service import BatchOptions, ScoringApplication
 from services.scoring.models import tables
 from services.scoring.rescore import service as rescore
+from shared.contracts.scoring import GroupFiguresV1, ScoresUpdatedV1, StructureFiguresV1
 from shared.db import create_engine, create_session_factory
+from shared.events import parse_event
 from shared.outbox import Outbox
 from tests.scoring.conftest import figures
 from tests.scoring.factory import (
@@ -111,3 +114,57 @@ async def run_scenario(database_url_settings: Any, scenario: Scenario) -> None:
 @given(scenario=scenarios())
 def test_incremental_aggregates_equal_from_scratch_and_rescore(make_settings, scenario) -> None:  # type: ignore[no-untyped-def]
     asyncio.run(run_scenario(make_settings("scoring"), scenario))
+
+
+async def test_announced_figures_read_as_the_contract_and_equal_the_stored_ones(
+    make_settings,  # type: ignore[no-untyped-def]
+) -> None:
+    """`scores.updated` payloads are built in their JSON form (no model on the hot path): each
+    reads back as the contract, and the last figures announced for a structure or a group
+    are the stored ones."""
+    engine = create_engine(make_settings("scoring"))
+    sessions = create_session_factory(engine)
+    try:
+        edition_id = uuid.uuid4()
+        scenario: Scenario = {"seed": 7, "audits": 14, "structures": 4, "revisions": [2] * 14,
+                              "duplicates": 3, "batch_sizes": [5, 3]}  # fmt: skip
+        app = ScoringApplication(Outbox(tables.outbox), BatchOptions(group_refresh_seconds=0))
+        for batch in batches(build_events(scenario, edition_id), scenario["batch_sizes"]):
+            await apply_like_the_base(sessions, app, batch)
+        structures, groups, generation = await figures(sessions, edition_id)
+        async with sessions() as session:
+            rows = (
+                await session.execute(
+                    text(
+                        "SELECT envelope::text FROM outbox WHERE subject = :s "
+                        "AND envelope->>'edition' = :e ORDER BY id"
+                    ),
+                    {"s": "scoring.scores.updated.v1", "e": str(edition_id)},
+                )
+            ).scalars()
+            announced = [parse_event(row.encode()) for row in rows]
+    finally:
+        await engine.dispose()
+    last_structures: dict[uuid.UUID, StructureFiguresV1] = {}
+    last_groups: dict[tuple[str, str], GroupFiguresV1] = {}
+    for envelope, payload in announced:
+        assert isinstance(payload, ScoresUpdatedV1)
+        assert envelope.edition == edition_id
+        assert payload.generation == generation
+        last_structures.update({s.structure_id: s for s in payload.structures})
+        last_groups.update({(g.kind, g.key): g for g in payload.groups})
+    assert set(last_structures) == set(structures)
+    for structure_id, stored in structures.items():
+        f = stored["figures"]
+        assert last_structures[structure_id] == StructureFiguresV1.model_validate(
+            {"structure_id": structure_id, "stratum_code": stored["stratum_code"],
+             "structure_type": stored["structure_type"], "certified": stored["certified"],
+             "audits": stored["audits"], "score": stored["score"], "channels": f["channels"],
+             "sites": f["sites"], "criteria": f["criterion"],
+             "journey_steps": f["journey_step"], "items": f["item"]}
+        )  # fmt: skip
+    assert set(last_groups) == set(groups)
+    for key, stored_group in groups.items():
+        assert last_groups[key] == GroupFiguresV1.model_validate(
+            {"kind": key[0], "key": key[1], **stored_group}
+        )

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, Column, Table, bindparam, func, or_, select, text, tuple_, update
+from pydantic_core import to_json
+from sqlalchemy import (
+    ARRAY,
+    Column,
+    Table,
+    Uuid,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -89,9 +102,7 @@ async def unnest_upsert(
             sources.append(f"CAST(:p{i} AS text[])")
             selects.append(f"CAST(c{i} AS {kind})")
         elif isinstance(column.type, JSONB):
-            params[f"p{i}"] = [
-                None if v is None else json.dumps(v, separators=(",", ":")) for v in values
-            ]
+            params[f"p{i}"] = [None if v is None else to_json(v).decode() for v in values]
             sources.append(f"CAST(:p{i} AS text[])")
             selects.append(f"CAST(c{i} AS jsonb)")
         else:
@@ -313,21 +324,39 @@ async def add_to_cells(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     )  # fmt: skip
 
 
+def _units(column: str) -> str:
+    """A numeric(40,10) array as bigint units of 10^-10, in its order (exact: a cell's sums
+    stay far below 2^63 units; an overflow would fail the statement, never round)."""
+    return (
+        f"ARRAY(SELECT (v * 10000000000)::bigint FROM unnest(c.{column}) WITH ORDINALITY"
+        f" AS u(v, i) ORDER BY i) AS {column}"
+    )
+
+
+_CELLS_IN_UNITS = text(
+    "SELECT c.structure_id, c.site_id, c.channel, c.grid_code, c.grid_version, c.audits,"
+    " (c.score_total * 10000000000)::bigint AS score_total, c.score_squares, "
+    + ", ".join(
+        _units(f"{level}_totals") + f", c.{level}_counts" for level in ("item", "criterion", "step")
+    )
+    + " FROM cells c WHERE c.generation = :generation AND c.edition_id = :edition_id"
+    " AND c.structure_id = ANY(CAST(:ids AS uuid[]))"
+)
+
+
 async def cells_of(
     session: AsyncSession,
     generation: int,
     edition_id: uuid.UUID,
     structure_ids: Sequence[uuid.UUID],
-) -> Sequence[Cell]:
+) -> Sequence[Any]:
+    """The cells of these structures as plain rows, their score sums (`score_total`,
+    `*_totals`) as integers in units of 10^-10 (what `rules.structure_figures` adds up), the
+    squares as stored."""
     return (
-        await session.scalars(
-            select(Cell)
-            .where(
-                Cell.generation == generation,
-                Cell.edition_id == edition_id,
-                Cell.structure_id.in_(structure_ids),
-            )
-            .execution_options(populate_existing=True)
+        await session.execute(
+            _CELLS_IN_UNITS,
+            {"generation": generation, "edition_id": edition_id, "ids": list(structure_ids)},
         )
     ).all()
 
@@ -366,6 +395,32 @@ async def structure_rows(
     ).all()
 
 
+async def structure_attributes_of(
+    session: AsyncSession,
+    generation: int,
+    edition_id: uuid.UUID,
+    structure_ids: Sequence[uuid.UUID],
+) -> Sequence[Any]:
+    """What a batch needs of the structures it touches (not their figures), as plain rows."""
+    t = STRUCTURES
+    return (
+        await session.execute(
+            select(
+                t.c.structure_id,
+                t.c.stratum_code,
+                t.c.structure_type,
+                t.c.certified,
+                t.c.attributes_as_of,
+            ).where(
+                t.c.generation == generation,
+                t.c.edition_id == edition_id,
+                t.c.structure_id == func.any(bindparam("ids", type_=ARRAY(Uuid()))),
+            ),
+            {"ids": list(structure_ids)},
+        )
+    ).all()
+
+
 async def upsert_structures(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     keys = {"generation", "edition_id", "structure_id"}
     if not rows:
@@ -376,16 +431,58 @@ async def upsert_structures(session: AsyncSession, rows: Sequence[dict[str, Any]
     )  # fmt: skip
 
 
-async def members(session: AsyncSession, generation: int, edition_id: uuid.UUID) -> Sequence[Any]:
-    """Every structure of an edition's generation with what group statistics need."""
-    s = StructureScore
+def _group_sums_sql(quantiles: Sequence[tuple[int, int]]) -> str:
+    """One statement: per wanted group (kind, key), exact sums over its structures and the
+    scores at the ranks `rules.quantile_positions` names (first, last, around each quantile:
+    `ordered[r + 1]`, NULL past the end), so no score list leaves PostgreSQL."""
+    picks = ", ".join(
+        f"ordered[({a} * (scored - 1)) / {b} + 1], ordered[({a} * (scored - 1)) / {b} + 2]"
+        for a, b in quantiles
+    )
+    known = "(stratum_code <> '' OR structure_type <> '')"  # else in the sample only
+    return f"""
+WITH m AS (
+  SELECT score, audits, stratum_code, structure_type, certified FROM structure_scores
+  WHERE generation = :generation AND edition_id = :edition_id
+), g AS (
+  SELECT 'sample' AS kind, '' AS key, score, audits FROM m
+  UNION ALL SELECT 'stratum', stratum_code, score, audits FROM m WHERE {known}
+  UNION ALL SELECT 'structure_type', structure_type, score, audits FROM m WHERE {known}
+  UNION ALL SELECT 'certified', CASE WHEN certified THEN 'true' ELSE 'false' END, score, audits
+    FROM m WHERE {known}
+), agg AS (
+  SELECT g.kind, g.key, count(score) AS scored, coalesce(sum(audits), 0) AS audits,
+    coalesce(sum(score), 0) AS total, coalesce(sum(score * score), 0) AS squares,
+    count(*) FILTER (WHERE score >= :threshold) AS performing,
+    array_agg(score ORDER BY score) FILTER (WHERE score IS NOT NULL) AS ordered
+  FROM g JOIN unnest(CAST(:kinds AS text[]), CAST(:keys AS text[])) AS w(kind, key)
+    ON w.kind = g.kind AND w.key = g.key
+  GROUP BY g.kind, g.key
+)
+SELECT kind, key, scored, audits, total, squares, performing,
+  ARRAY[ordered[1], ordered[scored], {picks}] AS picked
+FROM agg"""
+
+
+async def group_sums(
+    session: AsyncSession,
+    generation: int,
+    edition_id: uuid.UUID,
+    wanted: Sequence[tuple[str, str]],
+    threshold: Decimal,
+    quantiles: Sequence[tuple[int, int]],
+) -> Sequence[Any]:
+    """Per wanted group that has structures: (kind, key, scored, audits, total, squares,
+    performing, picked) — see `_group_sums_sql`. A group without structures is absent."""
+    if not wanted:
+        return []
     return (
         await session.execute(
-            select(s.score, s.audits, s.stratum_code, s.structure_type, s.certified).where(
-                s.generation == generation, s.edition_id == edition_id
-            )
+            text(_group_sums_sql(quantiles)),
+            {"generation": generation, "edition_id": edition_id, "threshold": threshold,
+             "kinds": [k for k, _ in wanted], "keys": [k for _, k in wanted]},
         )
-    ).all()
+    ).all()  # fmt: skip
 
 
 async def structures_page(

@@ -19,19 +19,24 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, TypeVar
 
+from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.aggregates import repository as repo
 from services.scoring.aggregates.rules import (
     GROUP_KINDS,
+    QUANTILES,
     CellDelta,
     CellRow,
+    GroupSums,
     ScoringSettings,
-    StructurePoint,
-    group_figures,
+    group_statistics,
     groups_of,
+    scaled,
+    scaled_squares,
     structure_figures,
 )
 from services.scoring.engine.rules import (
@@ -56,11 +61,8 @@ from shared.contracts.fieldwork import (
 )
 from shared.contracts.scoring import (
     AuditScoredV1,
-    AuditScoreV1,
     GroupFiguresV1,
     PerceivedQualityV1,
-    ScoresUpdatedV1,
-    StructureFiguresV1,
 )
 from shared.events import EVENT_PAYLOADS, EventEnvelope, Payload, new_event
 from shared.outbox import Outbox
@@ -68,6 +70,7 @@ from shared.outbox import Outbox
 # Keep one scores.updated message well under NATS's 1 MB (a structure's figures ~4 KB).
 STRUCTURES_PER_EVENT = 100
 AUDITS_PER_EVENT = 1000
+SCORES_UPDATED = "scoring.scores.updated.v1"
 V1_PREFIX = "v1:"
 
 GridKey = tuple[str, int]
@@ -107,6 +110,12 @@ class IncomingAudit:
     @property
     def structure_id(self) -> uuid.UUID:
         return self.payload.structure_id
+
+    @cached_property
+    def attributes_key(self) -> str:
+        """Which audit's structure attributes (stratum, type, certification) are the latest:
+        the later validation, then the audit id."""
+        return f"{timestamp_key(self.payload.validated_at)}|{self.audit_id}"
 
     @property
     def precedence(self) -> tuple[int, str, str]:
@@ -189,7 +198,7 @@ class EditionBatch:
     structures: set[uuid.UUID] = field(default_factory=set)
     candidates: dict[uuid.UUID, IncomingAudit] = field(default_factory=dict)
     perceived: list[PerceivedQualityV1] = field(default_factory=list)
-    audits: list[AuditScoreV1] = field(default_factory=list)
+    audits: list[dict[str, Any]] = field(default_factory=list)  # `AuditScoreV1`, JSON form
 
 
 @dataclass(frozen=True)
@@ -327,18 +336,7 @@ class ScoringApplication:
                 held = edition.candidates.get(new.structure_id)
                 if held is None or attributes_key(new) > attributes_key(held):
                     edition.candidates[new.structure_id] = new
-                edition.audits.append(
-                    AuditScoreV1.model_construct(  # values computed here, of the right types
-                        audit_id=new.audit_id,
-                        structure_id=new.structure_id,
-                        site_id=new.payload.site_id,
-                        channel=new.payload.channel,
-                        revision=new.revision,
-                        score=display(scored.score),
-                        score_exact=scored.score,
-                        methodology=shape.methodology,
-                    )
-                )
+                edition.audits.append(audit_score(new, scored, shape))
                 if self.options.publish_audit_scores:
                     announced.append(
                         AuditScoredV1.model_construct(
@@ -404,7 +402,7 @@ class ScoringApplication:
 
 
 def attributes_key(audit: IncomingAudit) -> str:
-    return f"{timestamp_key(audit.payload.validated_at)}|{audit.audit_id}"
+    return audit.attributes_key
 
 
 def settings_from_row(row: Any) -> ScoringSettings:
@@ -444,6 +442,21 @@ async def add_many(
     )  # fmt: skip
 
 
+def audit_score(audit: IncomingAudit, scored: ScoredAudit, shape: GridShape) -> dict[str, Any]:
+    """An `AuditScoreV1` in its JSON form (built from values computed here, of the right
+    types: no model to validate and dump again)."""
+    return {
+        "audit_id": audit.audit_id,
+        "structure_id": audit.structure_id,
+        "site_id": audit.payload.site_id,
+        "channel": audit.payload.channel,
+        "revision": audit.revision,
+        "score": display(scored.score),
+        "score_exact": scored.score,
+        "methodology": shape.methodology,
+    }
+
+
 def audit_row(
     audit: IncomingAudit, shape: GridShape | None, scored: ScoredAudit | None
 ) -> dict[str, Any]:
@@ -455,10 +468,9 @@ def audit_row(
         "validated_at": p.validated_at,
         "event_id": audit.event_id,
         "subject": audit.subject,
-        "payload": json.dumps(
-            audit.raw if audit.raw is not None else p.model_dump(mode="json"),
-            separators=(",", ":"),
-        ),
+        "payload": to_json(
+            audit.raw if audit.raw is not None else p.model_dump(mode="json")
+        ).decode(),
         "structure_id": p.structure_id,
         "site_id": p.site_id,
         "channel": p.channel,
@@ -538,7 +550,7 @@ async def refresh_structures(
     await load_shapes(session, keys)
     held = {
         r.structure_id: r
-        for r in await repo.structure_rows(session, generation, edition_id, structure_ids)
+        for r in await repo.structure_attributes_of(session, generation, edition_id, structure_ids)
     }
     out: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
     for structure_id in structure_ids:
@@ -620,10 +632,8 @@ async def refresh_groups(
     )
     if not due:
         return []
-    figures = compute_groups(
-        await repo.members(session, generation, edition_id),
-        settings,
-        [(g.kind, g.key) for g in due],
+    figures = await compute_groups(
+        session, generation, edition_id, settings, [(g.kind, g.key) for g in due]
     )
     await repo.save_groups(
         session,
@@ -636,19 +646,39 @@ async def refresh_groups(
     return [group_payload(kind, key, f) for (kind, key), f in figures.items()]
 
 
-def compute_groups(
-    members: Iterable[Any], settings: ScoringSettings, wanted: Sequence[tuple[str, str]]
+async def compute_groups(
+    session: AsyncSession,
+    generation: int,
+    edition_id: uuid.UUID,
+    settings: ScoringSettings,
+    wanted: Sequence[tuple[str, str]],
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    buckets: dict[tuple[str, str], list[StructurePoint]] = {g: [] for g in wanted}
-    for m in members:
-        point = StructurePoint(m.score, m.audits)
-        for group in groups_of(m.stratum_code, m.structure_type, m.certified):
-            bucket = buckets.get(group)
-            if bucket is not None:
-                bucket.append(point)
-    return {
-        g: group_figures(points, settings.performing_threshold) for g, points in buckets.items()
-    }
+    """The statistics of these groups of a generation, from sums and a few ranked scores
+    PostgreSQL computes over the group's structures (`repository.group_sums`): a refresh
+    reads a handful of values per group, not every structure of the edition."""
+    quantiles = list(QUANTILES.values())
+    found: dict[tuple[str, str], GroupSums] = {}
+    for row in await repo.group_sums(
+        session, generation, edition_id, wanted, settings.performing_threshold, quantiles
+    ):
+        n = int(row.scored)
+        picked = [None if v is None else scaled(v) for v in row.picked]
+        at_rank: dict[int, int] = {}
+        if n:
+            ranks = [0, n - 1] + [
+                r for a, b in quantiles for r in (a * (n - 1) // b, a * (n - 1) // b + 1)
+            ]
+            at_rank = {r: v for r, v in zip(ranks, picked, strict=True) if v is not None}
+        found[(row.kind, row.key)] = GroupSums(
+            scored=n,
+            audits=int(row.audits),
+            total=scaled(row.total),
+            squares=scaled_squares(row.squares),
+            performing=int(row.performing),
+            at_rank=at_rank,
+        )
+    empty = GroupSums(scored=0, audits=0, total=0, squares=0, performing=0, at_rank={})
+    return {g: group_statistics(found.get(g, empty), settings.performing_threshold) for g in wanted}
 
 
 def group_payload(kind: str, key: str, figures: Mapping[str, Any]) -> GroupFiguresV1:
@@ -656,23 +686,23 @@ def group_payload(kind: str, key: str, figures: Mapping[str, Any]) -> GroupFigur
     return GroupFiguresV1.model_validate({"kind": kind, "key": key, **figures})
 
 
-def structure_payload(row: Mapping[str, Any]) -> StructureFiguresV1:
+def structure_payload(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A `StructureFiguresV1` in its JSON form, from a structure row (its figures are built
+    in that form by `structure_figures`)."""
     f = row["figures"]
-    return StructureFiguresV1.model_validate(
-        {
-            "structure_id": row["structure_id"],
-            "stratum_code": row["stratum_code"],
-            "structure_type": row["structure_type"],
-            "certified": row["certified"],
-            "audits": row["audits"],
-            "score": row["score"],
-            "channels": f["channels"],
-            "sites": f["sites"],
-            "criteria": f["criterion"],
-            "journey_steps": f["journey_step"],
-            "items": f["item"],
-        }
-    )
+    return {
+        "structure_id": row["structure_id"],
+        "stratum_code": row["stratum_code"],
+        "structure_type": row["structure_type"],
+        "certified": row["certified"],
+        "audits": row["audits"],
+        "score": row["score"],
+        "channels": f["channels"],
+        "sites": f["sites"],
+        "criteria": f["criterion"],
+        "journey_steps": f["journey_step"],
+        "items": f["item"],
+    }
 
 
 async def announce(
@@ -685,11 +715,12 @@ async def announce(
     perceived: Sequence[PerceivedQualityV1],
     *,
     full: bool = False,
-    audits: Sequence[AuditScoreV1] = (),
+    audits: Sequence[Mapping[str, Any]] = (),
 ) -> None:
     """One `scoring.scores.updated.v1` per batch and edition (more when it names many
     structures or audits, `STRUCTURES_PER_EVENT` / `AUDITS_PER_EVENT` each; groups and
-    perceived quality ride the first)."""
+    perceived quality ride the first). Payloads are built in their JSON form and encoded
+    once (`Outbox.add_encoded`); `tests/scoring` checks they read back as the contract."""
     payloads = [structure_payload(row) for row, _ in structures]
     if not payloads and not groups and not perceived and not audits:
         return
@@ -700,19 +731,21 @@ async def announce(
     audit_chunks = [
         list(audits[i : i + AUDITS_PER_EVENT]) for i in range(0, len(audits), AUDITS_PER_EVENT)
     ]
+    first_groups = [g.model_dump(mode="json") for g in groups]
+    first_perceived = [p.model_dump(mode="json") for p in perceived]
     messages = [
-        ScoresUpdatedV1(
-            edition_id=edition_id,
-            generation=generation,
-            full=full,
-            structures=chunks[index] if index < len(chunks) else [],
-            groups=list(groups) if index == 0 else [],
-            perceived=list(perceived) if index == 0 else [],
-            audits=audit_chunks[index] if index < len(audit_chunks) else [],
-        )
+        {
+            "edition_id": edition_id,
+            "generation": generation,
+            "full": full,
+            "structures": chunks[index] if index < len(chunks) else [],
+            "groups": first_groups if index == 0 else [],
+            "perceived": first_perceived if index == 0 else [],
+            "audits": audit_chunks[index] if index < len(audit_chunks) else [],
+        }
         for index in range(max(len(chunks), len(audit_chunks), 1))
     ]
-    await add_many(outbox, session, messages, edition=edition_id)
+    await outbox.add_encoded(session, SCORES_UPDATED, messages, edition=edition_id)
 
 
 async def settle(

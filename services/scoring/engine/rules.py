@@ -10,8 +10,9 @@ reproducible to the last digit. Display rounds to 2 decimals (half-up) only at t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
+from functools import cached_property
 
 from shared.contracts.fieldwork import (
     MEASURED_TYPES,
@@ -34,6 +35,9 @@ CENT = Decimal("0.01")
 
 class UnscorableAudit(ValueError):
     """The answers do not fit the grid; the audit cannot be scored."""
+
+
+Verdict = Decimal | str | UnscorableAudit | None
 
 
 # 60 significant digits: every intermediate of a score is exact or far below `SCALE`.
@@ -68,6 +72,31 @@ class GridShape:
     journey_steps: tuple[str, ...]
     # Per item: its maximum points (0 when the item is never scored), computed once.
     max_points: tuple[Decimal, ...] = ()
+    # (item index, not applicable, answer type, answer value) -> what the answer gives
+    # (`_judge`): it depends on the item and the answer only, and answers take few values.
+    points_memo: dict[tuple[int, bool, type, object], Verdict] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+
+    @cached_property
+    def index_of(self) -> dict[str, int]:
+        return {item.code: i for i, item in enumerate(self.items)}
+
+    @cached_property
+    def positions(self) -> tuple[tuple[int, int], ...]:
+        """Per item: the index of its criterion and of its journey step."""
+        criteria = {c: i for i, c in enumerate(self.criteria)}
+        steps = {s: i for i, s in enumerate(self.journey_steps)}
+        return tuple((criteria[i.criterion], steps[i.journey_step]) for i in self.items)
+
+    @cached_property
+    def level_names(self) -> dict[str, list[str]]:
+        """Entry names per level, in the orders of the aggregates' arrays."""
+        return {
+            "item": [f"{self.code}/{item.code}" for item in self.items],
+            "criterion": list(self.criteria),
+            "journey_step": list(self.journey_steps),
+        }
 
     @property
     def methodology(self) -> str:
@@ -114,7 +143,24 @@ class ScoredAudit:
             "criterion": self.criteria,
             "journey_step": self.journey_steps,
         }[level]
-        return tuple(None if e is None else ratio(HUNDRED * e[0], e[1]) for e in entries)
+        return tuple(None if e is None else percent(e[0], e[1]) for e in entries)
+
+
+# (obtained, possible) -> 100 x obtained / possible, stored exactly: per-level entries of
+# audits repeat a handful of pairs, so each quotient is computed once (bounded memo).
+_PERCENTS: dict[tuple[Decimal, Decimal], Decimal] = {}
+_PERCENTS_MAX = 200_000
+
+
+def percent(obtained: Decimal, possible: Decimal) -> Decimal:
+    """`ratio(100 x obtained, possible)`, memoized (the same exact value either way)."""
+    key = (obtained, possible)
+    found = _PERCENTS.get(key)
+    if found is None:
+        if len(_PERCENTS) >= _PERCENTS_MAX:
+            _PERCENTS.clear()
+        found = _PERCENTS[key] = ratio(HUNDRED * obtained, possible)
+    return found
 
 
 def _rule_points(item: GridItemV2, rule: ScoringRuleV1, value: object) -> Decimal:
@@ -210,42 +256,129 @@ def answer_problems_v2(grid: GridShape, answers: Sequence[AnswerV2]) -> list[str
     return problems
 
 
+# What one answer to one item gives (`_judge`): not scored (None), its weighted points, a
+# problem with the answer (the full check then says which), or a rule that has no points.
+_NOT_SCORED = None
+_PROBLEM = "problem"
+_MEMO_MAX = 100_000
+
+
+def _judge(grid: GridShape, index: int, answer: AnswerV2) -> Verdict:
+    """`answer_problems_v2`'s check of one answer, then its weighted points: what
+    `score_answers` needs of it, memoized per (item, answer) since answers repeat."""
+    value = answer.value
+    try:
+        key = (index, answer.not_applicable, type(value), value)
+        return grid.points_memo[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable value (a signalling NaN): judged without the memo
+        key = None
+    item = grid.items[index]
+    verdict: Verdict
+    if answer.not_applicable:
+        verdict = _NOT_SCORED if item.not_applicable_allowed else _PROBLEM
+    elif item.answer_type == "free_text":
+        verdict = _NOT_SCORED
+    else:
+        if item.answer_type == "yes_no":
+            number_value: object = value
+            fits = isinstance(value, bool)
+        else:
+            number_value = parsed = number(value)
+            fits = parsed is not None and not (
+                (
+                    item.answer_type == "scale"
+                    and (parsed != parsed.to_integral() or not 0 <= parsed <= (item.scale_max or 0))
+                )
+                or parsed < 0
+                or (item.answer_type == "count" and parsed != parsed.to_integral())
+            )
+        top = grid.max_points[index]
+        if not fits:
+            verdict = _PROBLEM
+        elif top == 0:
+            verdict = _NOT_SCORED
+        else:
+            assert item.rule is not None
+            try:
+                points = _rule_points(item, item.rule, number_value)
+                verdict = WIDE.divide(WIDE.multiply(item.weight, points), top)
+            except UnscorableAudit as exc:
+                verdict = exc
+    if key is not None:
+        if len(grid.points_memo) >= _MEMO_MAX:
+            grid.points_memo.clear()
+        grid.points_memo[key] = verdict
+    return verdict
+
+
 def score_answers(grid: GridShape, answers: Sequence[AnswerV2]) -> ScoredAudit:
-    problems = answer_problems_v2(grid, answers)
-    if problems:
-        raise UnscorableAudit("; ".join(problems))
-    by_code = {a.item_code: a for a in answers}
-    criterion_at = {c: i for i, c in enumerate(grid.criteria)}
-    step_at = {s: i for i, s in enumerate(grid.journey_steps)}
+    """The audit's points. Answers are judged one by one (memoized); whenever one does not
+    fit, `answer_problems_v2` says everything that is wrong, as it always has."""
+    index_of = grid.index_of
+    by_index: dict[int, AnswerV2] = {}
+    for answer in answers:
+        index = index_of.get(answer.item_code)
+        if index is None or index in by_index:
+            return _refuse(grid, answers, None)
+        by_index[index] = answer
     items: list[tuple[Decimal, Decimal] | None] = []
     criteria: list[list[Decimal]] = [[Decimal(0), Decimal(0)] for _ in grid.criteria]
     steps: list[list[Decimal]] = [[Decimal(0), Decimal(0)] for _ in grid.journey_steps]
     obtained = possible = Decimal(0)
-    for item, top in zip(grid.items, grid.max_points, strict=True):
-        answer = by_code.get(item.code)
-        if answer is None or answer.not_applicable or top == 0:
+    for index, item in enumerate(grid.items):
+        given = by_index.get(index)
+        if given is None:
+            if item.mandatory:
+                return _refuse(grid, answers, None)
             items.append(None)
             continue
-        assert item.rule is not None
-        value = answer.value if item.answer_type == "yes_no" else number(answer.value)
-        got = WIDE.divide(WIDE.multiply(item.weight, _rule_points(item, item.rule, value)), top)
-        entry = (got, item.weight)
-        items.append(entry)
-        for bucket in (criteria[criterion_at[item.criterion]], steps[step_at[item.journey_step]]):
-            bucket[0] += got
-            bucket[1] += item.weight
+        got = _judge(grid, index, given)
+        if got is None:
+            items.append(None)
+            continue
+        if not isinstance(got, Decimal):
+            return _refuse(grid, answers, got if isinstance(got, UnscorableAudit) else None)
+        items.append((got, item.weight))
+        criterion, step = grid.positions[index]
+        criteria[criterion][0] += got
+        criteria[criterion][1] += item.weight
+        steps[step][0] += got
+        steps[step][1] += item.weight
         obtained += got
         possible += item.weight
     if possible == 0:
         raise UnscorableAudit("no applicable scored item: the audit has nothing to score")
     return ScoredAudit(
-        score=ratio(HUNDRED * obtained, possible),
+        score=percent(obtained, possible),
         obtained=obtained,
         possible=possible,
         items=tuple(items),
         criteria=tuple(None if b[1] == 0 else (b[0], b[1]) for b in criteria),
         journey_steps=tuple(None if b[1] == 0 else (b[0], b[1]) for b in steps),
     )
+
+
+def _refuse(
+    grid: GridShape, answers: Sequence[AnswerV2], rule_error: UnscorableAudit | None
+) -> ScoredAudit:
+    """Raise what is wrong: the answers' problems first, else the rule without points (the
+    first in the grid's order)."""
+    problems = answer_problems_v2(grid, answers)
+    if problems:
+        raise UnscorableAudit("; ".join(problems))
+    if rule_error is None:
+        for index, item in enumerate(grid.items):
+            answer = next((a for a in answers if a.item_code == item.code), None)
+            if answer is not None:
+                verdict = _judge(grid, index, answer)
+                if isinstance(verdict, UnscorableAudit):
+                    rule_error = verdict
+                    break
+    if rule_error is None:  # pragma: no cover - a problem was found above
+        raise UnscorableAudit("the answers do not fit the grid")
+    raise UnscorableAudit(str(rule_error))
 
 
 # --- v1 audits: the grid travels inline, with the first slice's answer types ---------------

@@ -111,7 +111,7 @@ async def finish(session: AsyncSession, outbox: Outbox, state: EditionState) -> 
     structures = await rebuild_structures(session, generation, edition_id, settings)
     wanted = sorted({g for row in structures for g in groups_of(
         row["stratum_code"], row["structure_type"], row["certified"])})  # fmt: skip
-    figures = compute_groups(await repo.members(session, generation, edition_id), settings, wanted)
+    figures = await compute_groups(session, generation, edition_id, settings, wanted)
     rows: list[dict[str, Any]] = [
         {"generation": generation, "edition_id": edition_id, "kind": kind, "key": key}
         for kind, key in wanted
