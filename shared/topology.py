@@ -132,6 +132,22 @@ DURABLES: tuple[DurableSpec, ...] = (
         ("fieldwork.audit.validated.v1", "fieldwork.audit.validated.v2"),
     ),
     DurableSpec("reporting-scores", "reporting", "scoring", ("scoring.scores.updated.v1",)),
+    DurableSpec(
+        "registry-webhooks",
+        "registry",
+        "registry",
+        (
+            "registry.edition.status_changed.v1",
+            "registry.registration.accepted.v1",
+            "registry.registration.accepted.v2",
+        ),
+    ),
+    DurableSpec(
+        "registry-webhooks-fieldwork",
+        "registry",
+        "fieldwork",
+        ("fieldwork.appeal.decided.v1",),
+    ),
 )
 
 
