@@ -30,7 +30,6 @@ from services.registry.webhooks import service as webhooks
 from shared.contracts.fieldwork import AppealDecidedV1
 from shared.contracts.registry import EditionStatusChangedV1
 from shared.events import new_event
-from shared.messaging import ensure_stream
 from tests.helpers import eventually, running
 from tests.registry.conftest import (
     Headers,
@@ -464,8 +463,7 @@ async def test_an_event_consumed_twice_makes_one_delivery_per_subscription(
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
-        await ensure_stream(js, "fieldwork")
-        # Twice on the stream (beyond JetStream's de-duplication): the inbox takes it once.
+        # The stream exists (the `nats_url` fixture sets the topology up). Twice on it (beyond JetStream's de-duplication): the inbox takes it once.
         for copy in range(2):
             await js.publish(event.subject, event.model_dump_json().encode(),
                              headers={"Nats-Msg-Id": f"{event.id}-{copy}"})  # fmt: skip
