@@ -19,8 +19,8 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.settings import RegistrySettings
@@ -34,6 +34,9 @@ from services.registry.webhooks.rules import (
     signed_headers,
 )
 from shared.db import connection_lost, transaction
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -57,23 +60,23 @@ class DeliveryWorker:
         self,
         session_factory: async_sessionmaker[AsyncSession],
         settings: RegistrySettings,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._sessions = session_factory
         self._settings = settings
-        self._transport = transport
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
         self._stopping.set()
 
     async def run(self) -> None:
+        # Imported here: httpx brings its CLI's libraries along, and the registry starts faster
+        # without them (the worker needs it only once running).
+        import httpx
+
         s = self._settings
         timeout = httpx.Timeout(s.webhook_timeout_seconds)
         async with httpx.AsyncClient(
             timeout=timeout,
-            transport=self._transport,
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT},
         ) as client:
@@ -81,8 +84,10 @@ class DeliveryWorker:
                 try:
                     busy = await self.round(client)
                 except Exception as exc:  # the loop outlives a lost database or a bug
-                    level = logging.WARNING if connection_lost(exc) else logging.ERROR
-                    log.log(level, "webhook round failed", exc_info=exc)
+                    if connection_lost(exc):
+                        log.warning("webhook round skipped: database unreachable")
+                    else:
+                        log.exception("webhook round failed")
                     busy = False
                 if not busy:
                     with contextlib.suppress(TimeoutError):
@@ -126,6 +131,8 @@ class DeliveryWorker:
             ]
 
     async def _post(self, client: httpx.AsyncClient, d: _Claimed) -> AttemptOutcome:
+        import httpx
+
         timestamp = int(time.time())
         headers = signed_headers(d.id, d.event_type, d.secret, timestamp, d.body)
         try:
