@@ -118,8 +118,8 @@ async def assert_figures_from_scratch(
         structures, groups, generation = await figures(create_session_factory(engine), edition_id)
     finally:
         await engine.dispose()
-    assert structures == expected_structures
-    assert groups == expected_groups
+    assert structures == expected_structures, _difference(structures, expected_structures)
+    assert groups == expected_groups, _difference(groups, expected_groups)
     await _assert_reporting(database_url, edition_id, generation, expected_structures)
     return expected_structures
 
@@ -157,6 +157,18 @@ async def _assert_reporting(
         for name, value in values.items():
             assert got[key][name] == value, (key, name, got[key][name], value)
     assert len(got) == len(_group_statistics(expected.values()))
+
+
+def _difference(got: dict[Any, Any], expected: dict[Any, Any]) -> str:
+    """The first few keys that differ, and how (a whole diff would drown the failure)."""
+    lines = [f"missing: {sorted(map(str, expected.keys() - got.keys()))[:5]}",
+             f"unexpected: {sorted(map(str, got.keys() - expected.keys()))[:5]}"]  # fmt: skip
+    for key in [k for k in expected if k in got and got[k] != expected[k]][:3]:
+        fields = {f for f in expected[key] if got[key].get(f) != expected[key].get(f)}
+        lines.append(f"{key}: " + ", ".join(
+            f"{f} {str(got[key].get(f))[:300]} != {str(expected[key].get(f))[:300]}" for f in fields
+        ))  # fmt: skip
+    return "\n".join(lines)
 
 
 def _group_statistics(structures: Iterable[dict[str, Any]]) -> dict[tuple[str, str], Any]:
