@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp
 
@@ -297,7 +298,21 @@ def _install_database_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "5"},
         )
 
+    async def on_pool_timeout(request: Request, exc: Exception) -> JSONResponse:
+        # Every connection of the pool stayed busy for `db_pool_timeout_seconds`: overload,
+        # not a fault of the request.
+        log.error("database pool exhausted", extra={"error": type(exc).__name__})
+        return problem_response(
+            request,
+            status=503,
+            slug="database-busy",
+            title="Service unavailable",
+            detail="every database connection is busy; retry later",
+            headers={"Retry-After": "1"},
+        )
+
     app.add_exception_handler(IntegrityError, on_integrity)
+    app.add_exception_handler(PoolTimeout, on_pool_timeout)
     app.add_exception_handler(DataError, on_data)
     app.add_exception_handler(DBAPIError, on_database)
     app.add_exception_handler(OSError, on_database)

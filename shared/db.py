@@ -45,6 +45,8 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
     return create_async_engine(
         settings.async_database_url,
         pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
         pool_pre_ping=True,
         # Errors and logs must never carry SQL parameters (names: personal, confidential data).
         hide_parameters=True,

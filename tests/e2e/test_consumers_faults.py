@@ -15,64 +15,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
-import nats
 import pytest
 
 from barometer_cli.embedded import EmbeddedNats
-from shared.messaging import ensure_stream
 from tests.conftest import Infra
 from tests.e2e.checks import SCORING_SUBJECTS, assert_figures_from_scratch, until_settled
 from tests.e2e.processes import ServiceProcess, service_process, stop_all, wait_all_ready
-from tests.scoring.factory import CHANNELS, Event, audit, event, grid, structure
+from tests.e2e.streams import phase_events, publish
+from tests.scoring.factory import CHANNELS, Event
 
-STRUCTURES = 16
-AUDITS = 240  # per phase; one in four validated three times (revisions 1-3)
-
-
-def phase_events(
-    edition_id: uuid.UUID, rng: random.Random, phase: int, codes: dict[str, str]
-) -> tuple[list[Event], list[Event]]:
-    """(distinct events, messages to publish): every event one to three times, multi-revision
-    audits in reverse order of their revisions, grids anywhere among their audits."""
-    structures = [structure(edition_id, i) for i in range(STRUCTURES)]
-    singles: list[Event] = [event(grid(codes[c], c)) for c in CHANNELS] if phase == 1 else []
-    reversed_runs: list[list[Event]] = []
-    for n in range(AUDITS):
-        s = rng.choice(structures)
-        channel = rng.choice(CHANNELS)
-        audit_id = uuid.uuid5(edition_id, f"audit-{phase}-{n}")
-        revisions = [
-            event(audit(edition_id, s, codes[channel], channel, rng, audit_id=audit_id,
-                        revision=r, site=n), edition_id)
-            for r in range(1, 4 if n % 4 == 0 else 2)
-        ]  # fmt: skip
-        if len(revisions) == 1:
-            singles.extend(revisions)
-        else:
-            reversed_runs.append(revisions[::-1])
-    distinct = singles + [e for run in reversed_runs for e in run]
-    messages = [e for e in singles for _ in range(rng.randint(1, 3))]
-    rng.shuffle(messages)
-    for run in reversed_runs:  # each revision later in the stream than the one above it
-        places = sorted(rng.sample(range(len(messages) + len(run)), len(run)))
-        for place, e in zip(places, run, strict=True):
-            messages.insert(place, e)
-            if rng.random() < 0.5:
-                messages.insert(rng.randint(place, len(messages)), e)  # and a later copy
-    return distinct, messages
-
-
-async def publish(nats_url: str, messages: list[Event]) -> None:
-    """As separate messages (distinct `Nats-Msg-Id`), so JetStream keeps every copy."""
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        await ensure_stream(js, "fieldwork")
-        for copy, (envelope, _) in enumerate(messages):
-            await js.publish(envelope.subject, envelope.model_dump_json().encode(),
-                             headers={"Nats-Msg-Id": f"{envelope.id}/{copy}"})  # fmt: skip
-    finally:
-        await nc.close()
+STRUCTURES = 8
+AUDITS = 50  # per phase; one in four validated three times (revisions 1-3)
 
 
 async def applied_by_scoring(database_url: str) -> int:
@@ -105,11 +58,15 @@ async def test_two_members_per_durable_and_sigkills_count_each_event_once(
         )  # fmt: skip
 
     # Small batches: many transactions, several members busy at once, kills land inside them.
-    members = [member("scoring", n, CONSUMER_BATCH_SIZE="16", GROUP_REFRESH_SECONDS="0")
+    members = [member("scoring", n, CONSUMER_BATCH_SIZE="8", GROUP_REFRESH_SECONDS="0")
                for n in (1, 2)]  # fmt: skip
-    members += [member("reporting", n, CONSUMER_BATCH_SIZE="20") for n in (1, 2)]
-    first, first_messages = phase_events(edition_id, rng, 1, codes)
-    second, second_messages = phase_events(edition_id, rng, 2, codes)
+    members += [member("reporting", n, CONSUMER_BATCH_SIZE="8") for n in (1, 2)]
+    first, first_messages = phase_events(
+        edition_id, rng, 1, codes, structures=STRUCTURES, audits=AUDITS
+    )
+    second, second_messages = phase_events(
+        edition_id, rng, 2, codes, structures=STRUCTURES, audits=AUDITS
+    )
     try:
         for m in members:
             m.start()
@@ -133,8 +90,7 @@ async def test_two_members_per_durable_and_sigkills_count_each_event_once(
         publishing = asyncio.create_task(publish(durable_nats.url, second_messages))
         total = len(scoring_ids) + len(second)
         scorers, reporters = members[:2], members[2:]
-        victims = [rng.choice(scorers), rng.choice(reporters)] * 2
-        rng.shuffle(victims)
+        victims = [rng.choice(scorers), rng.choice(reporters), rng.choice(members)]
         kills = []
         for share, victim in zip(
             sorted(rng.uniform(0.1, 0.8) for _ in victims), victims, strict=True

@@ -143,6 +143,11 @@ async def upsert_figures(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
                     for c in chunk[0]
                     if c not in ("edition_id", "structure_id")
                 },
+                # Figures without a version (a re-score's, an older scoring's) always replace.
+                where=StructureFigures.version.is_(None)
+                | statement.excluded.version.is_(None)
+                | (StructureFigures.version < statement.excluded.version)
+                | (StructureFigures.generation != statement.excluded.generation),
             )
         )
 

@@ -143,6 +143,7 @@ def _figures_row(event: ScoresUpdatedV1, figures: StructureFiguresV1) -> dict[st
         "audits": figures.audits,
         "score": figures.score,
         "figures": body,
+        "version": figures.version,
     }
 
 

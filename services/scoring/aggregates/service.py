@@ -580,6 +580,7 @@ async def refresh_structures(
             "audits": audits,
             "score": overall,
             "figures": figures,
+            "version": (old.version if old is not None else 0) + 1,
         }
         previous = None
         if old is not None:
@@ -675,6 +676,7 @@ def structure_payload(row: Mapping[str, Any]) -> StructureFiguresV1:
             "certified": row["certified"],
             "audits": row["audits"],
             "score": row["score"],
+            "version": row.get("version"),
             "channels": f["channels"],
             "sites": f["sites"],
             "criteria": f["criterion"],
