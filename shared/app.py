@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequen
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp
 from shared.auth import TokenVerifier
 from shared.consumer import BatchHandler, EventConsumer, EventHandler
 from shared.db import (
+    connection_lost,
     create_engine,
     create_session_factory,
     database_reachable,
@@ -280,10 +282,8 @@ def _install_database_error_handlers(app: FastAPI) -> None:
         )
 
     async def on_database(request: Request, exc: Exception) -> JSONResponse:
-        lost = (isinstance(exc, OSError) and _raised_by_database_driver(exc)) or (
-            isinstance(exc, DBAPIError)
-            and (exc.connection_invalidated or isinstance(exc.orig, OSError))
-        )
+        # Lost, refused, or a server shutting down or starting up (crash recovery): 503.
+        lost = _raised_by_database_driver(exc) if isinstance(exc, OSError) else connection_lost(exc)
         if not lost:
             if _is_pep249_data_error(exc):
                 return await on_data(request, exc)
@@ -316,3 +316,6 @@ def _install_database_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DataError, on_data)
     app.add_exception_handler(DBAPIError, on_database)
     app.add_exception_handler(OSError, on_database)
+    # asyncpg's own errors, from a route reading through a bare asyncpg pool.
+    app.add_exception_handler(asyncpg.PostgresError, on_database)
+    app.add_exception_handler(asyncpg.InterfaceError, on_database)

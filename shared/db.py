@@ -78,6 +78,8 @@ def connection_lost(exc: BaseException) -> bool:
     """Whether an error means the database is out of reach (worth waiting out), not a bad query."""
     if isinstance(exc, OSError | TimeoutError):
         return True
+    if type(exc).__name__ in _LOST_CONNECTION_ERRORS:  # the driver's own, used without SQLAlchemy
+        return True
     if not isinstance(exc, DBAPIError):
         return False
     if exc.connection_invalidated:
