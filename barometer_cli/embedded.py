@@ -348,4 +348,3 @@ class EmbeddedNats(_Child):
             config.write_text("jetstream { sync_interval: always }\n")
             argv += ["-c", str(config)]
         self._spawn(argv)
-
