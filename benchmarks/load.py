@@ -166,9 +166,12 @@ async def prepare(load: Load, edition_structures: int) -> str:
         communes = await call("GET", f"{registry}/v1/territories/communes",
                               params={"limit": edition_structures, "departement": "35"})  # fmt: skip
         for commune in communes["items"]:
-            structure = await call("POST", f"{registry}/v1/structures", expect=201, json={
+            r = await http.post(f"{registry}/v1/structures", json={
                 "name": f"Mairie de {commune['name']}", "type": "city_hall",
                 "commune_code": commune["code"]})  # fmt: skip
+            if r.status_code not in (201, 409):  # 409: the demo registered it already
+                raise RuntimeError(f"POST /v1/structures: {r.status_code} {r.text[:300]}")
+            structure = {"id": r.json().get("id") or r.json()["existing_id"]}
             registration = await call("POST", f"{registry}/v1/editions/{edition_id}/registrations",
                                       expect=201, json={"structure_id": structure["id"]})  # fmt: skip
             await call("POST", f"{registry}/v1/editions/{edition_id}/registrations/"
