@@ -107,7 +107,7 @@ def service_process(
     return ServiceProcess(service, label, env, port, logs / f"{label}.log")
 
 
-def wait_all_ready(processes: Iterable[ServiceProcess], seconds: float = 90) -> None:
+def wait_all_ready(processes: Iterable[ServiceProcess], seconds: float = 180) -> None:
     """Until each answers 200 on /health/ready; the failure names who and shows its log."""
     by_label = {p.label: p for p in processes}
     popen = {label: p.process for label, p in by_label.items() if p.process is not None}
