@@ -179,7 +179,7 @@ async def prepare(load: Load, edition_structures: int) -> str:
         for n in range(30):
             auditor = await call("POST", f"{fieldwork}/v1/auditors", expect=201, json={
                 "pseudonym": f"load-{n}", "home_departement_code": "35",
-                "weekly_capacity": 1000, "channels": CHANNELS})  # fmt: skip
+                "weekly_capacity": 100, "channels": CHANNELS})  # fmt: skip
             load.auditors.append(auditor["id"])
         deadline = time.monotonic() + 120
         while len(load.tasks) < 13 * len(communes["items"]):
