@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser run test bench lint format migrate clean lock
+.PHONY: install browser run test bench load lint format migrate clean lock
 
 install: $(STAMP)
 
@@ -35,6 +35,10 @@ test: install browser
 # Starts its own PostgreSQL and NATS; prints a table and writes .bench/latest.json.
 bench: install
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# The running stack under concurrent clients (reads and writes) for a minute; not in `make test`.
+load: install
+	$(BIN)/python -m benchmarks.load $(LOAD_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -63,6 +63,7 @@ class _Child:
 
     name = "server"
     stop_signal = signal.SIGTERM
+    crash_signal = signal.SIGKILL
     process: subprocess.Popen[bytes] | None = None
     port: int = 0
     log_path: Path
@@ -110,6 +111,12 @@ class _Child:
     def stop(self) -> None:
         if self.process is not None:
             stop_process(self.process, self.stop_signal)
+            self.process = None
+
+    def crash(self) -> None:
+        """Stop as a crash would: nothing flushed, no clean shutdown (the tests' faults)."""
+        if self.process is not None:
+            stop_process(self.process, self.crash_signal)
             self.process = None
 
     @property
@@ -169,6 +176,9 @@ class EmbeddedPostgres(_Child):
 
     name = "postgresql"
     stop_signal = signal.SIGINT  # fast shutdown: roll back clients, checkpoint, exit
+    # Immediate shutdown: every process quits at once, no checkpoint; the next start replays
+    # the WAL (a SIGKILL of the postmaster alone would leave its backends holding the data).
+    crash_signal = signal.SIGQUIT
     fallback_user = "pgserver"
 
     def __init__(self, data_dir: Path, *, port: int | None = None, durable: bool = True) -> None:
@@ -297,14 +307,22 @@ class EmbeddedPostgres(_Child):
 
 
 class EmbeddedNats(_Child):
-    """A real nats-server with JetStream, its store in `store_dir`."""
+    """A real nats-server with JetStream, its store in `store_dir` (file storage).
+
+    `sync_always`: JetStream writes each message to disk (fsync) before acknowledging it, as
+    production needs on a single node; by default it syncs every 2 minutes (enough for a dev
+    machine, where only a power cut would lose the last ones).
+    """
 
     name = "nats-server"
     stop_signal = signal.SIGTERM
 
-    def __init__(self, store_dir: Path, *, port: int | None = None) -> None:
+    def __init__(
+        self, store_dir: Path, *, port: int | None = None, sync_always: bool = False
+    ) -> None:
         self.store_dir = store_dir.resolve()
         self.port = port or free_port()
+        self.sync_always = sync_always
         self.log_path = self.store_dir.parent / f"{self.store_dir.name}.log"
 
     @property
@@ -323,15 +341,10 @@ class EmbeddedNats(_Child):
 
     def start(self) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        self._spawn(
-            [
-                self.binary(),
-                "-a",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-js",
-                "-sd",
-                str(self.store_dir),
-            ]
-        )
+        argv = [self.binary(), "-a", "127.0.0.1", "-p", str(self.port)]
+        argv += ["-js", "-sd", str(self.store_dir)]
+        if self.sync_always:  # only a configuration file can set it
+            config = self.store_dir.parent / f"{self.store_dir.name}.conf"
+            config.write_text("jetstream { sync_interval: always }\n")
+            argv += ["-c", str(config)]
+        self._spawn(argv)

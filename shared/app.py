@@ -18,11 +18,13 @@ from collections.abc import (
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import Table
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp
 
@@ -30,6 +32,7 @@ from shared import housekeeping
 from shared.auth import TokenVerifier
 from shared.consumer import BatchHandler, EventConsumer, EventHandler
 from shared.db import (
+    connection_lost,
     create_engine,
     create_session_factory,
     database_reachable,
@@ -579,10 +582,8 @@ def _install_database_error_handlers(app: FastAPI) -> None:
         )
 
     async def on_database(request: Request, exc: Exception) -> JSONResponse:
-        lost = (isinstance(exc, OSError) and _raised_by_database_driver(exc)) or (
-            isinstance(exc, DBAPIError)
-            and (exc.connection_invalidated or isinstance(exc.orig, OSError))
-        )
+        # Lost, refused, or a server shutting down or starting up (crash recovery): 503.
+        lost = _raised_by_database_driver(exc) if isinstance(exc, OSError) else connection_lost(exc)
         if not lost:
             if _is_pep249_data_error(exc):
                 return await on_data(request, exc)
@@ -597,7 +598,24 @@ def _install_database_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "5"},
         )
 
+    async def on_pool_timeout(request: Request, exc: Exception) -> JSONResponse:
+        # Every connection of the pool stayed busy for `db_pool_timeout_seconds`: overload,
+        # not a fault of the request.
+        log.error("database pool exhausted", extra={"error": type(exc).__name__})
+        return problem_response(
+            request,
+            status=503,
+            slug="database-busy",
+            title="Service unavailable",
+            detail="every database connection is busy; retry later",
+            headers={"Retry-After": "1"},
+        )
+
     app.add_exception_handler(IntegrityError, on_integrity)
+    app.add_exception_handler(PoolTimeout, on_pool_timeout)
     app.add_exception_handler(DataError, on_data)
     app.add_exception_handler(DBAPIError, on_database)
     app.add_exception_handler(OSError, on_database)
+    # asyncpg's own errors, from a route reading through a bare asyncpg pool.
+    app.add_exception_handler(asyncpg.PostgresError, on_database)
+    app.add_exception_handler(asyncpg.InterfaceError, on_database)

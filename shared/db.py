@@ -45,6 +45,8 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
     return create_async_engine(
         settings.async_database_url,
         pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
         pool_pre_ping=True,
         # Errors and logs must never carry SQL parameters (names: personal, confidential data).
         hide_parameters=True,
@@ -75,6 +77,8 @@ async def database_reachable(engine: AsyncEngine) -> bool:
 def connection_lost(exc: BaseException) -> bool:
     """Whether an error means the database is out of reach (worth waiting out), not a bad query."""
     if isinstance(exc, OSError | TimeoutError):
+        return True
+    if type(exc).__name__ in _LOST_CONNECTION_ERRORS:  # the driver's own, used without SQLAlchemy
         return True
     if not isinstance(exc, DBAPIError):
         return False

@@ -25,4 +25,7 @@ def serve(create_app: Callable[[S], FastAPI], settings: S) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or 1,
+        backlog=settings.http_backlog,
+        limit_concurrency=settings.http_limit_concurrency or None,
+        timeout_keep_alive=settings.http_keep_alive_seconds,
     )

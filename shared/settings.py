@@ -58,7 +58,18 @@ class ServiceSettings(BaseSettings):
     port: int = 8000
     database_url: str = ""
     database_schema: str = ""
-    db_pool_size: int = 5
+    # Connections kept per process, extra ones opened under load (closed when returned), and
+    # how long a request waits for one before a 503 (README, "Capacity settings").
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_pool_timeout_seconds: float = 10.0
+    # uvicorn: pending connections the kernel queues, requests in progress beyond which new
+    # ones get an immediate 503 (0: no limit), and how long an idle keep-alive connection is
+    # kept: longer than clients' and load balancers' own idle timeouts, so the server never
+    # closes a connection a client is sending a request on.
+    http_backlog: int = 2048
+    http_limit_concurrency: int = 0
+    http_keep_alive_seconds: int = 75
     nats_url: str = ""
     log_level: str = "INFO"
     # `console`: one readable line per event (the default in dev and test); `json`: one JSON

@@ -80,6 +80,9 @@ class StructureFigures(Base):
     score: Mapped[Decimal | None] = mapped_column(SCORE)
     figures: Mapped[dict[str, Any]] = mapped_column(JSONB)
     perceived: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Scoring's version of these figures: an older update applied late by another member of
+    # the durable consumer changes nothing.
+    version: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class FigureValue(Base):

@@ -131,6 +131,9 @@ class StructureScore(Base):
     score: Mapped[Decimal | None] = mapped_column(EXACT)
     figures: Mapped[dict[str, Any]] = mapped_column(JSONB)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # One more at each re-derivation (under the structure's lock), sent with the figures: a
+    # reader whose members apply updates concurrently keeps the highest, never an older one.
+    version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
 class GroupStats(Base):

@@ -62,6 +62,9 @@ class StructureFiguresV1(Payload):
     criteria: dict[str, FigureV1]
     journey_steps: dict[str, FigureV1]
     items: dict[str, FigureV1] = Field(description="by `<grid code>/<item code>`")
+    # Added for readers with several members (optional, compatible): grows with each new
+    # figures of the structure within a generation; keep the highest (None: no order known).
+    version: int | None = None
 
 
 GroupKind = Literal["sample", "stratum", "structure_type", "certified"]

@@ -1,69 +1,73 @@
 """The four services as real processes (as `barometer dev` runs them), on free ports, against
-this test's database and a NATS server owned by the test (so it can be stopped and restarted)."""
+this test's database and a NATS server owned by the test (so it can be killed and restarted).
+NATS keeps JetStream on disk and syncs every message before acknowledging it, as production
+needs (README, "Durability")."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from barometer_cli.catalog import SERVICES
-from barometer_cli.dev import wait_ready
-from barometer_cli.embedded import EmbeddedNats, free_port, stop_process
+from barometer_cli.embedded import EmbeddedNats
 from barometer_cli.nats_setup import setup_topology
 from tests.conftest import Infra, settings_for_tests
+from tests.e2e.processes import ServiceProcess, service_process, stop_all, wait_all_ready
 
 
 @dataclass
 class System:
-    urls: dict[str, str]
+    services: dict[str, ServiceProcess]
     nats: EmbeddedNats
-    processes: dict[str, subprocess.Popen[bytes]]
     logs: Path
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {name: p.url for name, p in self.services.items()}
+
+    @property
+    def processes(self) -> dict[str, subprocess.Popen[bytes]]:
+        return {name: p.process for name, p in self.services.items() if p.process is not None}
+
+
+def set_up_streams(nats_url: str) -> None:
+    """`barometer nats setup` on a fresh server; callable from a running event loop too."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, setup_topology(nats_url, settings_for_tests)).result()
+
+
+@contextmanager
+def running_system(infra: Infra, database_url: str, root: Path) -> Iterator[System]:
+    """NATS (durable) and the four services on `database_url`, ready; stopped on exit."""
+    nats_server = EmbeddedNats(root / "nats", sync_always=True)
+    nats_server.start()
+    set_up_streams(nats_server.url)
+    logs = root / "logs"
+    services = {
+        spec.name: service_process(
+            spec.name, database_url=database_url, nats_url=nats_server.url,
+            data_dir=infra.data_dir, logs=logs,
+        )
+        for spec in SERVICES
+    }  # fmt: skip
+    try:
+        for process in services.values():
+            process.start()
+        wait_all_ready(services.values())
+        yield System(services=services, nats=nats_server, logs=logs)
+    finally:
+        stop_all(services.values())
+        nats_server.stop()
 
 
 @pytest.fixture
 def system(infra: Infra, database_url: str, tmp_path: Path) -> Iterator[System]:
-    nats_server = EmbeddedNats(tmp_path / "nats")
-    nats_server.start()
-    asyncio.run(setup_topology(nats_server.url, settings_for_tests))  # `barometer nats setup`
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    processes: dict[str, subprocess.Popen[bytes]] = {}
-    urls: dict[str, str] = {}
-    try:
-        for spec in SERVICES:
-            port = free_port()
-            env = {
-                **os.environ,
-                "DATABASE_URL": database_url,
-                "NATS_URL": nats_server.url,
-                "ENVIRONMENT": "test",
-                "BAROMETER_DATA_DIR": str(infra.data_dir),
-                f"{spec.env_prefix}PORT": str(port),
-                f"{spec.env_prefix}OUTBOX_POLL_SECONDS": "0.05",
-                f"{spec.env_prefix}CONSUMER_NAK_DELAY_SECONDS": "0.2",
-            }
-            with (logs / f"{spec.name}.log").open("wb") as log:
-                processes[spec.name] = subprocess.Popen(
-                    [sys.executable, "-m", spec.module], env=env, stdout=log, stderr=log
-                )
-            urls[spec.name] = f"http://127.0.0.1:{port}"
-        system = System(urls=urls, nats=nats_server, processes=processes, logs=logs)
-        try:
-            wait_ready(urls, processes, seconds=180)  # a loaded shared machine starts slowly
-        except RuntimeError as exc:
-            tails = {name: (logs / f"{name}.log").read_text()[-3000:] for name in processes}
-            raise RuntimeError(f"{exc}; service logs: {tails}") from exc
+    with running_system(infra, database_url, tmp_path) as system:
         yield system
-    finally:
-        for process in processes.values():
-            stop_process(process, signal.SIGTERM, timeout=15)
-        nats_server.stop()

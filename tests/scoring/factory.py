@@ -129,7 +129,7 @@ def voice(
 ) -> CitizenVoiceReceivedV1:
     return CitizenVoiceReceivedV1(
         voice_id=uuid.uuid5(edition_id, str(rng.getrandbits(64))),
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         edition_id=edition_id,
         structure_id=s["structure_id"],
         site_id=s["sites"][0] if kind == "kiosk_feedback" else None,

@@ -143,20 +143,27 @@ async def upsert_figures(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
                     for c in chunk[0]
                     if c not in ("edition_id", "structure_id")
                 },
+                # Figures without a version (a re-score's, an older scoring's) always replace.
+                where=StructureFigures.version.is_(None)
+                | statement.excluded.version.is_(None)
+                | (StructureFigures.version < statement.excluded.version)
+                | (StructureFigures.generation != statement.excluded.generation),
             )
         )
 
 
 async def set_perceived(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Perceived quality rides on structures' rows; one UPDATE for the batch."""
+    """Perceived quality rides on structures' rows; one UPDATE for the batch (not over the
+    figures of a later version)."""
     if not rows:
         return
     await session.execute(
         text(
             "UPDATE structure_figures f SET perceived = p.perceived "
             "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
-            "AS p(edition_id uuid, structure_id uuid, perceived jsonb) "
-            "WHERE f.edition_id = p.edition_id AND f.structure_id = p.structure_id"
+            "AS p(edition_id uuid, structure_id uuid, perceived jsonb, version bigint) "
+            "WHERE f.edition_id = p.edition_id AND f.structure_id = p.structure_id "
+            "AND (f.version IS NULL OR p.version IS NULL OR f.version <= p.version)"
         ),
         {"rows": _json(rows)},
     )

@@ -143,6 +143,7 @@ def _figures_row(event: ScoresUpdatedV1, figures: StructureFiguresV1) -> dict[st
         "audits": figures.audits,
         "score": figures.score,
         "figures": body,
+        "version": figures.version,
     }
 
 
@@ -156,6 +157,7 @@ async def scores_updated(session: AsyncSession, event: ScoresUpdatedV1) -> None:
     if event.generation != held:
         await repo.set_generation(session, event.edition_id, event.generation)
     await repo.upsert_figures(session, [_figures_row(event, s) for s in event.structures])
+    versions = {s.structure_id: s.version for s in event.structures}
     await repo.set_perceived(
         session,
         [
@@ -163,6 +165,7 @@ async def scores_updated(session: AsyncSession, event: ScoresUpdatedV1) -> None:
                 "edition_id": str(event.edition_id),
                 "structure_id": str(p.structure_id),
                 "perceived": p.model_dump(mode="json"),
+                "version": versions.get(p.structure_id),
             }
             for p in event.perceived
             if p.site_id is None

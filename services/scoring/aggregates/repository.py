@@ -411,6 +411,7 @@ async def structure_attributes_of(
                 t.c.structure_type,
                 t.c.certified,
                 t.c.attributes_as_of,
+                t.c.version,
             ).where(
                 t.c.generation == generation,
                 t.c.edition_id == edition_id,

@@ -239,6 +239,15 @@ class ScoringApplication:
             {a.edition_id for a in winners.values()} | {v.edition_id for v in voices}
         )
         grid_keys = {(g.code, g.version) for g in grids}
+        # Members of the durable apply batches concurrently: a batch storing grids waits for
+        # the batches that may park audits (and they for it), so no audit is parked unseen by
+        # the batch that brings its grid. Taken first, alone: no deadlock with the others.
+        if grids or winners:
+            await repo.lock(
+                session,
+                shared=[] if grids else [repo.lock_key("grids", "")],
+                exclusive=[repo.lock_key("grids", "")] if grids else [],
+            )
         await repo.lock(
             session,
             shared=[repo.lock_key("edition", e) for e in edition_ids],
@@ -583,6 +592,7 @@ async def refresh_structures(
             "audits": audits,
             "score": overall,
             "figures": figures,
+            "version": (old.version if old is not None else 0) + 1,
         }
         previous = None
         if old is not None:
@@ -697,6 +707,7 @@ def structure_payload(row: Mapping[str, Any]) -> dict[str, Any]:
         "certified": row["certified"],
         "audits": row["audits"],
         "score": row["score"],
+        "version": row.get("version"),
         "channels": f["channels"],
         "sites": f["sites"],
         "criteria": f["criterion"],
