@@ -9,7 +9,7 @@ token endpoint). Size is FastAPI's own `max_body_size` (app-wide setting, raised
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,7 +26,7 @@ class AuthenticateBeforeBodyMiddleware:
         self,
         app: ASGIApp,
         *,
-        authenticate: Callable[[str], Any],
+        authenticate: Callable[[str], Awaitable[Any]],
         anonymous_paths: Collection[str] = (),
     ) -> None:
         self.app = app
@@ -40,18 +40,18 @@ class AuthenticateBeforeBodyMiddleware:
             and scope["path"] not in self.anonymous_paths
         ):
             try:
-                scope.setdefault("state", {})["principal"] = self._caller(scope)
+                scope.setdefault("state", {})["principal"] = await self._caller(scope)
             except ProblemError as refused:
                 await _problem(scope, send, refused)
                 return
         await self.app(scope, receive, send)
 
-    def _caller(self, scope: Scope) -> Any:
+    async def _caller(self, scope: Scope) -> Any:
         header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("a bearer token is required")
-        return self.authenticate(token.strip())
+        return await self.authenticate(token.strip())
 
 
 class _TooLarge(ProblemError):
@@ -102,6 +102,7 @@ async def _problem(scope: Scope, send: Send, refused: ProblemError) -> None:
         (b"content-length", str(len(body)).encode()),
     ]
     if refused.status == 401:
-        headers.append((b"www-authenticate", b"Bearer"))
+        challenge = getattr(refused, "challenge", 'Bearer realm="barometre"')
+        headers.append((b"www-authenticate", challenge.encode()))
     await send({"type": "http.response.start", "status": refused.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

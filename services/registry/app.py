@@ -3,27 +3,32 @@ territories as reference data."""
 
 from fastapi import FastAPI
 
+from services.registry.clients.router import TOKEN_PATH, install_keys
+from services.registry.clients.router import router as clients_router
 from services.registry.editions.router import router as editions_router
-from services.registry.models import idempotency, tables
+from services.registry.models import access_log, idempotency, tables
 from services.registry.offers.router import router as offers_router
 from services.registry.registrations.router import router as registrations_router
 from services.registry.settings import RegistrySettings
 from services.registry.strata.router import router as strata_router
 from services.registry.structures.router import router as structures_router
 from services.registry.territories.router import router as territories_router
+from shared.access_log import access_log_router
 from shared.app import create_service_app
 from shared.idempotency import install_idempotency
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
+    settings = settings or RegistrySettings()
     app = create_service_app(
-        settings=settings or RegistrySettings(),
+        settings=settings,
         title="Baromètre — registry",
         description=(
             "Editions (presets 2017 and 2020, calendar, eligibility, quotas, offer catalogue, "
             "status machine), strata rules and derived strata, structures with their sites, "
             "contact points and certifications, registrations with their review and quotes; "
-            "French territories as reference data. POSTs honour `Idempotency-Key`."
+            "French territories as reference data; OAuth2 clients, the token endpoint, the "
+            "JWKS and partners' opt-ins; the access log. POSTs honour `Idempotency-Key`."
         ),
         tables=tables,
         routers=[
@@ -33,8 +38,12 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             offers_router,
             structures_router,
             registrations_router,
+            clients_router,
+            access_log_router(access_log, "registry"),
         ],
         producer="registry",
+        anonymous_body_paths=["/v1" + TOKEN_PATH],
     )
+    install_keys(app, settings)
     install_idempotency(app, idempotency)
     return app
