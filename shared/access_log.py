@@ -113,7 +113,9 @@ def access_log_router(table: Table, service: str) -> APIRouter:
     async def list_access_log(
         session: SessionDep,
         page: PageDep,
-        action: Annotated[str | None, Query(max_length=100, description="Only this action.")] = None,
+        action: Annotated[
+            str | None, Query(max_length=100, description="Only this action.")
+        ] = None,
         structure_id: Annotated[
             uuid.UUID | None, Query(description="Only rows about this structure.")
         ] = None,

@@ -14,9 +14,12 @@ from sqlalchemy import Boolean, Column, DateTime, MetaData, Table, Text, Uuid, s
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.app import ServiceRuntime
 from shared.auth import Principal, Role
+from shared.consumer import EventConsumer
 from shared.contracts.registry import PartnerOptInChangedV1
 from shared.errors import NotFound
+from shared.events import EventEnvelope, Payload
 
 SUBJECT = "registry.partner_opt_in.changed.v1"
 
@@ -43,7 +46,10 @@ async def apply_change(session: AsyncSession, table: Table, change: PartnerOptIn
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=[table.c.structure_id, table.c.client_id],
-            set_={"opted_in": statement.excluded.opted_in, "changed_at": statement.excluded.changed_at},
+            set_={
+                "opted_in": statement.excluded.opted_in,
+                "changed_at": statement.excluded.changed_at,
+            },
             where=table.c.changed_at < statement.excluded.changed_at,
         )
     )
@@ -68,3 +74,17 @@ async def ensure_partner_reaches(
         return
     if not await opted_in(session, table, structure_id, principal.subject):
         raise NotFound(f"no structure {structure_id} for this partner")
+
+
+def opt_in_consumer(runtime: ServiceRuntime, table: Table) -> EventConsumer:
+    """The durable `<service>-opt-ins` consumer keeping `table` up to date."""
+
+    async def handle(session: AsyncSession, envelope: EventEnvelope, payload: Payload) -> None:
+        assert isinstance(payload, PartnerOptInChangedV1)
+        await apply_change(session, table, payload)
+
+    return runtime.consumer(
+        durable=f"{runtime.settings.service_name}-opt-ins",
+        producer="registry",
+        handlers={SUBJECT: handle},
+    )

@@ -263,9 +263,7 @@ class PartnerOptIn(Base):
     structure_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     client_id: Mapped[str] = mapped_column(Text, primary_key=True)
     granted_by: Mapped[str] = mapped_column(Text)
-    granted_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 access_log = access_log_table(metadata)

@@ -20,14 +20,14 @@ PARIS = ZoneInfo("Europe/Paris")
 _bearer = HTTPBearer(auto_error=False)
 
 
-def optional_principal(
+async def optional_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
     """The caller, or None for an anonymous one (only public routes take this dependency)."""
     if credentials is None:
         return None
-    return current_principal(request, credentials)
+    return await current_principal(request, credentials)
 
 
 def reader_of(request: Request) -> Reader:

@@ -14,6 +14,7 @@ from services.registry.models import Client, PartnerOptIn, Structure, access_log
 from shared.access_log import record
 from shared.auth import Principal
 
+
 async def get_client(session: AsyncSession, client_id: str, *, lock: bool = False) -> Client | None:
     query = select(Client).where(Client.client_id == client_id)
     if lock:
@@ -27,9 +28,7 @@ async def add_client(session: AsyncSession, client: Client) -> None:
     await session.refresh(client)
 
 
-async def list_clients(
-    session: AsyncSession, after_id: str | None, limit: int
-) -> Sequence[Client]:
+async def list_clients(session: AsyncSession, after_id: str | None, limit: int) -> Sequence[Client]:
     query = select(Client).order_by(Client.client_id).limit(limit)
     if after_id is not None:
         query = query.where(Client.client_id > after_id)

@@ -16,7 +16,6 @@ from services.registry.clients.schemas import (
     ClientSecretOut,
     OAuthErrorOut,
     OptInOut,
-    TokenOut,
 )
 from services.registry.settings import RegistrySettings
 from shared.app import RuntimeDep, SessionDep
@@ -106,8 +105,8 @@ def _oauth_error(error: OAuthError) -> JSONResponse:
         "optional `scope` (space-separated, a subset of the client's; all of them when "
         "omitted). The client authenticates with HTTP Basic (`client_id:client_secret`) or "
         "with the form fields `client_id` and `client_secret`. No bearer token. Errors follow "
-        "RFC 6749 §5.2, **not** problem+json: `{\"error\": \"invalid_client\", "
-        "\"error_description\": ...}` (`invalid_request`, `unsupported_grant_type`, "
+        'RFC 6749 §5.2, **not** problem+json: `{"error": "invalid_client", '
+        '"error_description": ...}` (`invalid_request`, `unsupported_grant_type`, '
         "`invalid_scope`: 400; `invalid_client`: 401 with `WWW-Authenticate: Basic`)."
     ),
     responses={
@@ -140,7 +139,9 @@ async def token(request: Request, session: SessionDep, runtime: RuntimeDep) -> A
     try:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/x-www-form-urlencoded":
-            raise OAuthError("invalid_request", "the body must be application/x-www-form-urlencoded")
+            raise OAuthError(
+                "invalid_request", "the body must be application/x-www-form-urlencoded"
+            )
         form = await request.form()
         fields = {name: [str(v) for v in form.getlist(name)] for name in form}
         parsed = parse_token_request(fields, request.headers.get("authorization", ""))
@@ -213,9 +214,7 @@ well_known = APIRouter(tags=["oauth"])
     summary="The public keys tokens are signed with (RFC 7517), for the other services",
 )
 async def jwks(request: Request) -> JSONResponse:
-    return JSONResponse(
-        request.app.state.jwks, headers={"Cache-Control": "public, max-age=60"}
-    )
+    return JSONResponse(request.app.state.jwks, headers={"Cache-Control": "public, max-age=60"})
 
 
 def install_keys(app: Any, settings: RegistrySettings) -> None:
@@ -225,4 +224,3 @@ def install_keys(app: Any, settings: RegistrySettings) -> None:
         raise RuntimeError("the registry needs a private key to sign tokens (JWT_PRIVATE_KEY)")
     app.state.jwks = jwks_document(settings)
     app.include_router(well_known)
-

@@ -75,7 +75,9 @@ def parse_token_request(form: Mapping[str, list[str]], authorization: str) -> To
     basic = _basic(authorization) if authorization else None
     in_form = "client_id" in fields or "client_secret" in fields
     if basic is not None and in_form:
-        raise OAuthError("invalid_request", "use HTTP Basic or form fields for the client, not both")
+        raise OAuthError(
+            "invalid_request", "use HTTP Basic or form fields for the client, not both"
+        )
     if basic is not None:
         client_id, secret = basic
     else:

@@ -87,7 +87,9 @@ async def _client(session: AsyncSession, client_id: str, *, lock: bool = False) 
 # --- clients (operator) -----------------------------------------------------------------------
 
 
-async def create_client(session: AsyncSession, body: ClientIn, principal: Principal) -> ClientSecretOut:
+async def create_client(
+    session: AsyncSession, body: ClientIn, principal: Principal
+) -> ClientSecretOut:
     secret = new_secret()
     client = Client(
         client_id=new_client_id(),

@@ -1,5 +1,5 @@
-"""HTTP: exports of every structure's figures (operator, or a partner with the exports
-scope); columns documented in docs/exports.md."""
+"""HTTP: exports of every structure's figures (the operator only; each export is written to
+the access log); columns documented in docs/exports.md."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ async def export_csv(
 ) -> StreamingResponse:
     _check(principal, edition_id)
     await service.ensure_edition(session, edition_id)
+    await service.log_export(session, principal, edition_id, "csv")
     return StreamingResponse(
         service.csv_lines(runtime_of(request).session_factory, edition_id),
         media_type="text/csv; charset=utf-8",
@@ -42,6 +43,7 @@ async def export_csv(
 async def export_xlsx(edition_id: uuid.UUID, session: SessionDep, principal: CallerDep) -> Response:
     _check(principal, edition_id)
     await service.ensure_edition(session, edition_id)
+    await service.log_export(session, principal, edition_id, "xlsx")
     return Response(
         await service.xlsx(session, edition_id),
         media_type=service.XLSX,

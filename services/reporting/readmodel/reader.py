@@ -11,6 +11,9 @@ import uuid
 import asyncpg
 
 from services.reporting.readmodel.repository import EditionView
+from shared.access_log import INSERT_SQL
+from shared.auth import Principal
+from shared.observability import request_id_var
 from shared.settings import ServiceSettings
 
 _VIEW = """
@@ -21,6 +24,11 @@ SELECT e.edition_id, e.year, e.name, e.status, e.results_dispatch_on, e.version,
   LEFT JOIN documents d
     ON d.edition_id = e.edition_id AND d.structure_id = $2 AND d.kind = $3
  WHERE e.edition_id = $1
+"""
+
+
+_OPTED_IN = """
+SELECT opted_in FROM partner_access WHERE structure_id = $1 AND client_id = $2
 """
 
 
@@ -64,6 +72,24 @@ class Reader:
             cached_version=row["cached_version"],
             cached_body=row["body"],
         )
+
+    async def partner_opted_in(self, structure_id: uuid.UUID, client_id: str) -> bool:
+        pool = await self._ready()
+        return bool(await pool.fetchval(_OPTED_IN, structure_id, client_id))
+
+    async def log_access(
+        self,
+        principal: Principal,
+        action: str,
+        target: str,
+        structure_id: uuid.UUID | None,
+    ) -> None:
+        """One access-log row (autocommit: written before the answer is sent)."""
+        pool = await self._ready()
+        await pool.execute(
+            INSERT_SQL, principal.role.value, principal.subject, action, target, structure_id,
+            request_id_var.get(),
+        )  # fmt: skip
 
     async def close(self) -> None:
         if self._pool is not None:
