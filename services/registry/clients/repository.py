@@ -40,14 +40,18 @@ async def structure_exists(session: AsyncSession, structure_id: uuid.UUID) -> bo
 
 
 async def opt_ins_of(
-    session: AsyncSession, structure_id: uuid.UUID
+    session: AsyncSession, structure_id: uuid.UUID, after_client: str | None, limit: int
 ) -> Sequence[tuple[PartnerOptIn, str]]:
-    rows = await session.execute(
+    query = (
         select(PartnerOptIn, Client.name)
         .join(Client, Client.client_id == PartnerOptIn.client_id)
         .where(PartnerOptIn.structure_id == structure_id)
-        .order_by(PartnerOptIn.granted_at, PartnerOptIn.client_id)
+        .order_by(PartnerOptIn.client_id)
+        .limit(limit)
     )
+    if after_client is not None:
+        query = query.where(PartnerOptIn.client_id > after_client)
+    rows = await session.execute(query)
     return [(row[0], row[1]) for row in rows.all()]
 
 

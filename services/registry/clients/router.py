@@ -20,6 +20,7 @@ from services.registry.clients.schemas import (
 from services.registry.settings import RegistrySettings
 from shared.app import RuntimeDep, SessionDep
 from shared.auth import Principal, Role, jwks_document, require, signing_keys
+from shared.idempotency import IdempotencyDep
 from shared.pagination import Page, PageDep
 
 router = APIRouter()
@@ -77,9 +78,9 @@ async def rotate_secret(
     summary="Revoke a client: no token is issued to it any more (idempotent)",
 )
 async def revoke_client(
-    client_id: ClientIdPath, session: SessionDep, principal: Operator
+    client_id: ClientIdPath, session: SessionDep, principal: Operator, idem: IdempotencyDep
 ) -> ClientOut:
-    return await service.revoke_client(session, client_id, principal)
+    return await idem.once(service.revoke_client(session, client_id, principal))
 
 
 # --- token ------------------------------------------------------------------------------------
@@ -164,9 +165,9 @@ OPT_IN = "/structures/{structure_id}/partners/{client_id}"
     summary="Partners the structure opted in to (the structure itself, or the operator)",
 )
 async def list_opt_ins(
-    structure_id: uuid.UUID, session: SessionDep, principal: OperatorOrStructure
-) -> list[OptInOut]:
-    return await service.opt_ins(session, principal, structure_id)
+    structure_id: uuid.UUID, session: SessionDep, page: PageDep, principal: OperatorOrStructure
+) -> Page[OptInOut]:
+    return await service.opt_ins(session, principal, structure_id, page)
 
 
 @router.put(

@@ -177,10 +177,16 @@ async def _structure_for(
 
 
 async def opt_ins(
-    session: AsyncSession, principal: Principal, structure_id: uuid.UUID
-) -> list[OptInOut]:
+    session: AsyncSession, principal: Principal, structure_id: uuid.UUID, page: PageParams
+) -> Page[OptInOut]:
+    """By client id."""
     await _structure_for(session, principal, structure_id)
-    return [
+    key = page.key(1)
+    rows = await repo.opt_ins_of(
+        session, structure_id, None if key is None else str(key[0]), page.limit + 1
+    )
+    found, cursor = paginate(rows, page.limit, lambda row: [row[0].client_id])
+    items = [
         OptInOut(
             structure_id=o.structure_id,
             client_id=o.client_id,
@@ -188,8 +194,9 @@ async def opt_ins(
             granted_by=o.granted_by,
             granted_at=o.granted_at,
         )
-        for o, name in await repo.opt_ins_of(session, structure_id)
+        for o, name in found
     ]
+    return Page[OptInOut](items=items, next_cursor=cursor)
 
 
 async def give_opt_in(
