@@ -11,7 +11,8 @@ from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.reporting.readmodel.reader import Reader
-from shared.auth import Principal, current_principal
+from services.reporting.access.rules import RESULTS_SCOPE
+from shared.auth import Principal, Role, current_principal, require
 
 PRIVATE = "private, no-cache"  # a structure's results: revalidate each time, never shared
 PUBLIC = "public, max-age=60"  # the published barometer and laureates
@@ -36,6 +37,12 @@ def reader_of(request: Request) -> Reader:
 
 
 CallerDep = Annotated[Principal, Depends(current_principal)]
+# A structure's results: the operator, a structure (its own, checked by the route), or a partner
+# with the results scope (for structures that opted in to it); anyone else 403.
+ResultsReaderDep = Annotated[
+    Principal, require(Role.OPERATOR, Role.STRUCTURE, scope=RESULTS_SCOPE)
+]
+OperatorDep = Annotated[Principal, require(Role.OPERATOR)]
 ReaderDep = Annotated[Reader, Depends(reader_of)]
 
 MaybeCallerDep = Annotated[Principal | None, Depends(optional_principal)]

@@ -69,10 +69,5 @@ def may_read_laureates(principal: Principal | None, edition: EditionAccess) -> b
     return principal is not None and principal.role == OPERATOR
 
 
-def may_export(principal: Principal) -> bool:
-    """Exports hold every structure's figures: the operator only."""
-    return principal.role == OPERATOR
-
-
 def barometer_is_public(edition: EditionAccess) -> bool:
     return edition.status in PUBLISHED_STATUSES
