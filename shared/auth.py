@@ -175,9 +175,42 @@ def signing_keys(settings: ServiceSettings) -> list[SigningKey]:
     return keys
 
 
-def local_public_keys(settings: ServiceSettings) -> dict[str, Ed25519PublicKey]:
-    """Keys known without asking anyone: the signing keys' public halves and JWT_PUBLIC_KEY."""
-    keys = {k.kid: k.public for k in signing_keys(settings)}
+class SigningKeyRing:
+    """The signing keys, read again when their files change (a key added to or removed from a
+    JWT_PRIVATE_KEY directory), checked at most every `JWT_KEYS_RELOAD_SECONDS`: the registry
+    rotates keys without a restart."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._settings = settings
+        self._every = settings.jwt_keys_reload_seconds
+        self._checked = float("-inf")
+        self._stamp: tuple[tuple[str, int], ...] | None = None
+        self._keys: list[SigningKey] = []
+
+    def _files_stamp(self) -> tuple[tuple[str, int], ...]:
+        if _uses_dev_keys(self._settings):
+            return ()
+        stamp = []
+        for path in _pem_files(self._settings.jwt_private_key):
+            try:
+                stamp.append((str(path), path.stat().st_mtime_ns))
+            except FileNotFoundError:
+                stamp.append((str(path), -1))
+        return tuple(stamp)
+
+    def current(self) -> list[SigningKey]:
+        now = time.monotonic()
+        if now - self._checked >= self._every:
+            self._checked = now
+            stamp = self._files_stamp()
+            if stamp != self._stamp:
+                self._keys = signing_keys(self._settings)
+                self._stamp = stamp
+        return self._keys
+
+
+def configured_public_keys(settings: ServiceSettings) -> dict[str, Ed25519PublicKey]:
+    keys = {}
     for path in _pem_files(settings.jwt_public_key):
         public = _load_public(path)
         keys[key_id(public)] = public
@@ -213,12 +246,11 @@ def issue_token(
     return jwt.encode(claims, key.private, algorithm=ALGORITHM, headers={"kid": key.kid})
 
 
-def jwks_document(settings: ServiceSettings) -> dict[str, Any]:
+def jwks_document(keys: Iterable[SigningKey]) -> dict[str, Any]:
     """The public halves of the signing keys, as RFC 7517 JWKS."""
     return {
         "keys": [
-            {**public_jwk(k.public), "kid": k.kid, "use": "sig", "alg": ALGORITHM}
-            for k in signing_keys(settings)
+            {**public_jwk(k.public), "kid": k.kid, "use": "sig", "alg": ALGORITHM} for k in keys
         ]
     }
 
@@ -243,7 +275,8 @@ class KeySet:
         *,
         http: httpx.AsyncClient | None = None,
     ) -> None:
-        self._local = local_public_keys(settings)
+        self.ring = SigningKeyRing(settings)
+        self._configured = configured_public_keys(settings)
         self._url = settings.jwt_jwks_url
         self._cache_seconds = settings.jwt_jwks_cache_seconds
         self._refetch_seconds = settings.jwt_jwks_refetch_seconds
@@ -254,7 +287,10 @@ class KeySet:
         self._lock = asyncio.Lock()
 
     def known(self, kid: str) -> Ed25519PublicKey | None:
-        return self._local.get(kid) or self._remote.get(kid)
+        for key in self.ring.current():
+            if key.kid == kid:
+                return key.public
+        return self._configured.get(kid) or self._remote.get(kid)
 
     async def get(self, kid: str) -> Ed25519PublicKey | None:
         if self._url:

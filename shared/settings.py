@@ -57,6 +57,7 @@ class ServiceSettings(BaseSettings):
     jwt_jwks_url: str = ""
     jwt_jwks_cache_seconds: float = 300.0
     jwt_jwks_refetch_seconds: float = 10.0  # at most one fetch per interval for unknown keys
+    jwt_keys_reload_seconds: float = 1.0  # how often key files are checked for a change
     # A token valid longer than this (exp - iat) is refused, whoever signed it.
     jwt_max_lifetime_seconds: int = 12 * 3600
     jwt_issuer: str = "barometre"

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.reporting.readmodel.reader import Reader
 from services.reporting.access.rules import RESULTS_SCOPE
+from services.reporting.readmodel.reader import Reader
 from shared.auth import Principal, Role, current_principal, require
 
 PRIVATE = "private, no-cache"  # a structure's results: revalidate each time, never shared
@@ -39,9 +39,7 @@ def reader_of(request: Request) -> Reader:
 CallerDep = Annotated[Principal, Depends(current_principal)]
 # A structure's results: the operator, a structure (its own, checked by the route), or a partner
 # with the results scope (for structures that opted in to it); anyone else 403.
-ResultsReaderDep = Annotated[
-    Principal, require(Role.OPERATOR, Role.STRUCTURE, scope=RESULTS_SCOPE)
-]
+ResultsReaderDep = Annotated[Principal, require(Role.OPERATOR, Role.STRUCTURE, scope=RESULTS_SCOPE)]
 OperatorDep = Annotated[Principal, require(Role.OPERATOR)]
 ReaderDep = Annotated[Reader, Depends(reader_of)]
 

@@ -10,13 +10,10 @@ import uuid
 from tests.fieldwork.conftest import Fieldwork, registration_v2
 from tests.helpers import eventually
 
-
 SURVEYS = ["surveys:write"]
 
 
-async def registered(
-    fw: Fieldwork, *partners: str
-) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+async def registered(fw: Fieldwork, *partners: str) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
     """A planned structure, opted in to `partners`."""
     edition_id, structure_id, site_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     await fw.publish(registration_v2(edition_id, structure_id, [site_id]))
@@ -140,7 +137,9 @@ async def test_a_partner_reaches_only_the_structures_that_opted_in_to_it(fw: Fie
     assert r.status_code == 422, r.text  # the same answer as for a structure that does not exist
     assert r.json()["errors"] == [unknown]
     kiosk = fw.token("partner", subject="civiliz", scopes=SURVEYS)
-    assert (await fw.client.post("/v1/voice/kiosk_feedback", headers=kiosk, json=one)).status_code == 201
+    assert (
+        await fw.client.post("/v1/voice/kiosk_feedback", headers=kiosk, json=one)
+    ).status_code == 201
     await fw.opt_in(structure_id, "civiliz", given=False)
     r = await fw.client.post("/v1/voice/kiosk_feedback", headers=kiosk, json=one)
     assert r.status_code == 422

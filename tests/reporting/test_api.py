@@ -163,7 +163,7 @@ async def test_change_since_the_previous_edition_and_when_it_is_not_comparable(w
 
 
 async def test_access_embargo_and_caching(world: Any, token: Any) -> None:
-    client, _, editions, structures, _ = world
+    client, js, editions, structures, _ = world
     own, other = structures[0], structures[1]
     me = token("structure", subject=str(own.structure_id))
     r = await client.get(url(editions["current"], own.structure_id), headers=me)

@@ -19,7 +19,7 @@ from services.registry.clients.schemas import (
 )
 from services.registry.settings import RegistrySettings
 from shared.app import RuntimeDep, SessionDep
-from shared.auth import Principal, Role, jwks_document, require, signing_keys
+from shared.auth import Principal, Role, SigningKey, SigningKeyRing, jwks_document, require
 from shared.idempotency import IdempotencyDep
 from shared.pagination import Page, PageDep
 
@@ -146,9 +146,7 @@ async def token(request: Request, session: SessionDep, runtime: RuntimeDep) -> A
         form = await request.form()
         fields = {name: [str(v) for v in form.getlist(name)] for name in form}
         parsed = parse_token_request(fields, request.headers.get("authorization", ""))
-        answer = await service.token_for(
-            session, parsed, settings, request.app.state.signing_keys[0]
-        )
+        answer = await service.token_for(session, parsed, settings, _signing_key(request))
     except OAuthError as error:
         return _oauth_error(error)
     return JSONResponse(answer.model_dump(), headers=_NO_STORE)
@@ -215,13 +213,21 @@ well_known = APIRouter(tags=["oauth"])
     summary="The public keys tokens are signed with (RFC 7517), for the other services",
 )
 async def jwks(request: Request) -> JSONResponse:
-    return JSONResponse(request.app.state.jwks, headers={"Cache-Control": "public, max-age=60"})
+    ring: SigningKeyRing = request.app.state.signing_ring
+    return JSONResponse(jwks_document(ring.current()), headers={"Cache-Control": "no-cache"})
+
+
+def _signing_key(request: Request) -> SigningKey:
+    ring: SigningKeyRing = request.app.state.signing_ring
+    keys = ring.current()
+    if not keys:
+        raise OAuthError("server_error", "no signing key is configured", 500)
+    return keys[0]
 
 
 def install_keys(app: Any, settings: RegistrySettings) -> None:
-    """Load the signing keys once (the first signs) and publish them."""
-    app.state.signing_keys = signing_keys(settings)
-    if not app.state.signing_keys:
+    """The signing keys (the first signs; their files read again when they change), published."""
+    ring = app.state.signing_ring = SigningKeyRing(settings)
+    if not ring.current():
         raise RuntimeError("the registry needs a private key to sign tokens (JWT_PRIVATE_KEY)")
-    app.state.jwks = jwks_document(settings)
     app.include_router(well_known)

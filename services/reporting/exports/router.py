@@ -32,7 +32,9 @@ async def export_csv(
 
 
 @router.get("/editions/{edition_id}/exports/scorecards.xlsx", summary="Every figure, XLSX")
-async def export_xlsx(edition_id: uuid.UUID, session: SessionDep, principal: OperatorDep) -> Response:
+async def export_xlsx(
+    edition_id: uuid.UUID, session: SessionDep, principal: OperatorDep
+) -> Response:
     await service.ensure_edition(session, edition_id)
     await service.log_export(session, principal, edition_id, "xlsx")
     return Response(

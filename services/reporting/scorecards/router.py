@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request, Response
 from services.reporting.scorecards import service
 from services.reporting.web import (
     PRIVATE,
-    ResultsReaderDep,
     ReaderDep,
+    ResultsReaderDep,
     answer,
     etag_of,
     not_modified,
