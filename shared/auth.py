@@ -349,7 +349,8 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> Principal:
         held = self._verified.get(token)
-        if held is not None and held[1] > time.time() and self.keys.known(held[2]) is not None:
+        # A key withdrawn from the JWKS (seen when the cache is renewed) ends its tokens too.
+        if held is not None and held[1] > time.time() and await self.keys.get(held[2]):
             return held[0]
         principal, expires, kid = await self._check(token)
         self._verified[token] = (principal, expires, kid)

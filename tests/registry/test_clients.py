@@ -45,9 +45,11 @@ async def test_a_client_gets_a_short_lived_signed_token(
     stored = await db.fetchval(
         "SELECT secret_hash FROM clients WHERE client_id = $1", created["client_id"]
     )
-    assert stored.startswith("$argon2id$") and secret not in stored
+    assert stored.startswith("$argon2id$")
+    assert secret not in stored
     shown = ok(await client.get(f"/v1/clients/{created['client_id']}", headers=operator))
-    assert "client_secret" not in shown and "secret_hash" not in shown
+    assert "client_secret" not in shown
+    assert "secret_hash" not in shown
 
     # HTTP Basic, every scope the client holds.
     r = await client.post(TOKEN, content="grant_type=client_credentials",
@@ -55,11 +57,13 @@ async def test_a_client_gets_a_short_lived_signed_token(
     assert r.status_code == 200, r.text
     assert r.headers["cache-control"] == "no-store"
     answer = r.json()
-    assert answer["token_type"] == "Bearer" and answer["expires_in"] == 900
+    assert answer["token_type"] == "Bearer"
+    assert answer["expires_in"] == 900
     assert answer["scope"] == "results:read surveys:write"
     header = jwt.get_unverified_header(answer["access_token"])
     jwks = ok(await client.get("/.well-known/jwks.json"))
-    assert header["alg"] == ALGORITHM and header["kid"] in {k["kid"] for k in jwks["keys"]}
+    assert header["alg"] == ALGORITHM
+    assert header["kid"] in {k["kid"] for k in jwks["keys"]}
     assert all("d" not in k for k in jwks["keys"])  # never a private part
     claims = jwt.decode(answer["access_token"], options={"verify_signature": False})
     assert (claims["sub"], claims["role"]) == (created["client_id"], "partner")
@@ -116,7 +120,8 @@ async def test_rotation_and_revocation(
 
     rotated = ok(await client.post(f"/v1/clients/{cid}/rotate", headers=operator))
     new = rotated["client_secret"]
-    assert new != old and rotated["rotated_at"] is not None
+    assert new != old
+    assert rotated["rotated_at"] is not None
     assert (await client.post(TOKEN, content=grant, headers=basic(cid, old))).status_code == 401
     assert (await client.post(TOKEN, content=grant, headers=basic(cid, new))).status_code == 200
 
