@@ -198,6 +198,17 @@ async def test_access_embargo_and_caching(world: Any, token: Any) -> None:
         return r.status_code == 200
 
     await eventually(opened)
+    # Every read of results is in the access log: who, what, when (refusals are not reads).
+    log = await client.get("/v1/access-log", headers=token("operator"),
+                           params={"structure_id": str(other.structure_id)})  # fmt: skip
+    assert log.status_code == 200, log.text
+    reads = [(e["actor_role"], e["actor_subject"], e["action"]) for e in log.json()["items"]]
+    assert reads[0] == ("partner", "frontend", "read.scorecard")
+    assert ("structure", str(other.structure_id), "read.scorecard") not in reads
+    mine = await client.get("/v1/access-log", headers=token("operator"),
+                            params={"actor_subject": str(own.structure_id)})  # fmt: skip
+    assert {e["action"] for e in mine.json()["items"]} == {"read.scorecard"}
+    assert (await client.get("/v1/access-log", headers=me)).status_code == 403
     assert (
         await client.get(url(editions["embargoed"], own.structure_id), headers=partner)
     ).status_code == 404
