@@ -10,10 +10,11 @@ first, cursor-paginated and filtered by action, structure or actor.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import (
     BigInteger,
@@ -100,8 +101,11 @@ class AccessLogEntry(BaseModel):
     request_id: str | None = Field(description="The request's X-Request-ID.")
 
 
-def access_log_router(table: Table, service: str) -> APIRouter:
-    """`GET /access-log` on the service's own log: operator only, newest first."""
+def access_log_router(
+    table: Table, service: str, before: Callable[[Request], Awaitable[None]] | None = None
+) -> APIRouter:
+    """`GET /access-log` on the service's own log: operator only, newest first. `before` runs
+    first (e.g. writes rows a service queued)."""
     router = APIRouter(tags=["access log"])
 
     @router.get(
@@ -111,6 +115,7 @@ def access_log_router(table: Table, service: str) -> APIRouter:
         dependencies=[require(Role.OPERATOR)],
     )
     async def list_access_log(
+        request: Request,
         session: SessionDep,
         page: PageDep,
         action: Annotated[
@@ -123,6 +128,8 @@ def access_log_router(table: Table, service: str) -> APIRouter:
             str | None, Query(max_length=300, description="Only this caller's rows.")
         ] = None,
     ) -> Page[AccessLogEntry]:
+        if before is not None:
+            await before(request)
         query = select(table).order_by(table.c.id.desc()).limit(page.limit + 1)
         key = page.key(1)
         if key is not None:

@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from services.reporting.barometer.router import router as barometer
 from services.reporting.consumers import consumers
@@ -20,6 +20,12 @@ from services.reporting.scorecards.router import router as scorecards
 from services.reporting.settings import ReportingSettings
 from shared.access_log import access_log_router
 from shared.app import create_service_app
+
+
+async def _flush_access_log(request: Request) -> None:
+    """Reads queue their access-log rows: the operator sees every one of them."""
+    reader: Reader = request.app.state.reader
+    await reader.flush()
 
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
@@ -37,7 +43,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             laureates,
             exports,
             editions,
-            access_log_router(access_log, "reporting"),
+            access_log_router(access_log, "reporting", before=_flush_access_log),
         ],
         producer=None,
         consumers=consumers,

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
+from typing import Any
 
 import asyncpg
 
@@ -15,6 +17,9 @@ from shared.access_log import INSERT_SQL
 from shared.auth import Principal
 from shared.observability import request_id_var
 from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+LOG_FLUSH_SECONDS = 0.2
 
 _VIEW = """
 SELECT e.edition_id, e.year, e.name, e.status, e.results_dispatch_on, e.version, e.settings,
@@ -39,6 +44,9 @@ class Reader:
         self._size = settings.db_pool_size
         self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
+        self._log: list[tuple[Any, ...]] = []
+        self._log_lock = asyncio.Lock()
+        self._flusher: asyncio.Task[None] | None = None
 
     async def _ready(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -84,14 +92,46 @@ class Reader:
         target: str,
         structure_id: uuid.UUID | None,
     ) -> None:
-        """One access-log row (autocommit: written before the answer is sent)."""
-        pool = await self._ready()
-        await pool.execute(
-            INSERT_SQL, principal.role.value, principal.subject, action, target, structure_id,
+        """Queue one access-log row. Rows are written together, off the read's path, within
+        `LOG_FLUSH_SECONDS`, before the operator's log is read (`flush`), and on shutdown
+        (`close`): a cached read stays one query."""
+        self._log.append((
+            principal.role.value, principal.subject, action, target, structure_id,
             request_id_var.get(),
-        )  # fmt: skip
+        ))  # fmt: skip
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_soon(), name="access-log")
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(LOG_FLUSH_SECONDS)
+        try:
+            await self.flush()
+        except (OSError, asyncpg.PostgresError) as exc:  # kept for the next flush
+            log.warning("access log not written yet", extra={"error": str(exc)})
+
+    async def flush(self) -> None:
+        """Write every queued access-log row (one statement); a failed write keeps them."""
+        async with self._log_lock:
+            rows, self._log = self._log, []
+            if not rows:
+                return
+            try:
+                pool = await self._ready()
+                await pool.executemany(INSERT_SQL, rows)
+            except BaseException:
+                self._log[:0] = rows
+                raise
 
     async def close(self) -> None:
+        """Writes the queued access-log rows, then closes the pool."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+        try:
+            await self.flush()
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.error("access log rows lost at shutdown", extra={"rows": len(self._log),
+                                                                  "error": str(exc)})  # fmt: skip
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
