@@ -2,8 +2,9 @@
 
 Each service that serves confidential results (scoring, reporting) or changes access rights
 (registry: clients, opt-ins) keeps an `access_log` table in its own schema and writes a row in
-the same transaction as the read or change it records (one INSERT; nothing buffered, so nothing
-is lost on shutdown). The operator queries each service's log at `GET /v1/access-log`, newest
+the same transaction as the read or change it records (`record`). Reporting's cached reads,
+which open no transaction, queue their rows and write them in batches (`INSERT_SQL`), flushed
+before the log is read and on shutdown. The operator queries each service's log at `GET /v1/access-log`, newest
 first, cursor-paginated and filtered by action, structure or actor.
 """
 
