@@ -6,6 +6,7 @@ written to the access log in its transaction."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from datetime import timedelta
 
@@ -40,8 +41,13 @@ from shared.pagination import Page, PageParams, paginate
 # argon2id with OWASP's minimum parameters (19 MiB, 2 passes): secrets are 256 random bits, so
 # the hash guards a leaked table, not a guessable password; a token request costs one check.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# Verified against when the client id is unknown, so a wrong id costs the same as a wrong secret.
-_DECOY = _hasher.hash("decoy")
+
+
+@functools.cache
+def _decoy() -> str:
+    """Verified against when the client id is unknown, so that a wrong id costs the same as a
+    wrong secret (made on first use, not at import)."""
+    return _hasher.hash("decoy")
 
 
 class RevokedClient(Conflict):
@@ -150,7 +156,7 @@ async def token_for(
     session: AsyncSession, request: TokenRequest, settings: RegistrySettings, key: SigningKey
 ) -> TokenOut:
     client = await repo.get_client(session, request.client_id)
-    hashed = client.secret_hash if client is not None else _DECOY
+    hashed = client.secret_hash if client is not None else _decoy()
     valid = await _verify(hashed, request.client_secret)
     if client is None or not valid or client.revoked_at is not None:
         raise OAuthError("invalid_client", "unknown client, wrong secret or revoked client", 401)
