@@ -154,7 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
     token.add_argument("--subject", help="who the token speaks for (a structure or auditor id)")
     token.add_argument("--scope", action="append", default=[], help="a scope (repeatable)")
-    token.add_argument("--ttl-hours", type=float, default=12.0)
+    token.add_argument(
+        "--ttl-hours",
+        type=float,
+        default=12.0,
+        help="lifetime (services refuse more than JWT_MAX_LIFETIME_SECONDS, 12 h by default)",
+    )
     token.set_defaults(func=_cmd_token)
     return parser
 

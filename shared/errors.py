@@ -34,6 +34,7 @@ class ProblemError(Exception):
 
 class Unauthorized(ProblemError):
     status, slug, title = 401, "unauthorized", "Authentication required"
+    challenge = 'Bearer realm="barometre"'  # the WWW-Authenticate header (RFC 6750)
 
 
 class Forbidden(ProblemError):
@@ -90,7 +91,8 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    challenge = getattr(exc, "challenge", 'Bearer realm="barometre"')
+    headers = {"WWW-Authenticate": challenge} if exc.status == 401 else None
     return problem_response(
         request,
         status=exc.status,

@@ -160,3 +160,49 @@ def unbatch_messaging_tables() -> None:
     )
     op.drop_column("outbox", "parked_at")
     op.drop_column("outbox", "next_attempt_at")
+
+
+def create_access_log() -> None:
+    """The access log table (`shared.access_log`) as it first was (frozen)."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.create_table(
+        "access_log",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("actor_role", sa.Text(), nullable=False),
+        sa.Column("actor_subject", sa.Text(), nullable=False),
+        sa.Column("action", sa.Text(), nullable=False),
+        sa.Column("target", sa.Text(), nullable=False),
+        sa.Column("structure_id", sa.Uuid(), nullable=True),
+        sa.Column("request_id", sa.Text(), nullable=True),
+    )
+    op.create_index("ix_access_log_structure", "access_log", ["structure_id", "id"])
+
+
+def drop_access_log() -> None:
+    from alembic import op
+
+    op.drop_table("access_log")
+
+
+def create_partner_access() -> None:
+    """The local copy of partners' opt-ins (`shared.opt_ins`) as it first was (frozen)."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.create_table(
+        "partner_access",
+        sa.Column("structure_id", sa.Uuid(), nullable=False),
+        sa.Column("client_id", sa.Text(), nullable=False),
+        sa.Column("opted_in", sa.Boolean(), nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("structure_id", "client_id"),
+    )
+
+
+def drop_partner_access() -> None:
+    from alembic import op
+
+    op.drop_table("partner_access")

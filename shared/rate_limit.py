@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -67,7 +67,7 @@ class RateLimitMiddleware:
         *,
         rate: float,
         burst: int,
-        identify: Callable[[str], Any],
+        identify: Callable[[str], Awaitable[Any]],
         exempt_paths: Collection[str] = (),
     ) -> None:
         self.app = app
@@ -79,7 +79,7 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or scope["path"] in self.exempt_paths:
             await self.app(scope, receive, send)
             return
-        wait = self.buckets.take(self._client(scope))
+        wait = self.buckets.take(await self._client(scope))
         if wait > 0:
             seconds = max(1, math.ceil(wait))
             refused = TooManyRequests(f"rate limit reached; retry in {seconds} s")
@@ -87,11 +87,11 @@ class RateLimitMiddleware:
             return
         await self.app(scope, receive, send)
 
-    def _client(self, scope: Scope) -> str:
+    async def _client(self, scope: Scope) -> str:
         token = bearer_token(scope)
         if token:
             try:
-                principal = self.identify(token)
+                principal = await self.identify(token)
             except ProblemError:
                 pass  # a bad token counts against its sender's address
             else:

@@ -9,7 +9,7 @@ token endpoint). Size is FastAPI's own `max_body_size` (app-wide setting, raised
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,7 +26,7 @@ class AuthenticateBeforeBodyMiddleware:
         self,
         app: ASGIApp,
         *,
-        authenticate: Callable[[str], Any],
+        authenticate: Callable[[str], Awaitable[Any]],
         anonymous_paths: Collection[str] = (),
     ) -> None:
         self.app = app
@@ -40,17 +40,17 @@ class AuthenticateBeforeBodyMiddleware:
             and scope["path"] not in self.anonymous_paths
         ):
             try:
-                scope.setdefault("state", {})["principal"] = self._caller(scope)
+                scope.setdefault("state", {})["principal"] = await self._caller(scope)
             except ProblemError as refused:
                 await send_problem(scope, send, refused)
                 return
         await self.app(scope, receive, send)
 
-    def _caller(self, scope: Scope) -> Any:
+    async def _caller(self, scope: Scope) -> Any:
         token = bearer_token(scope)
         if token is None:
             raise Unauthorized("a bearer token is required")
-        return self.authenticate(token)
+        return await self.authenticate(token)
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -114,7 +114,8 @@ async def send_problem(
         (b"content-length", str(len(body)).encode()),
     ]
     if refused.status == 401:
-        raw.append((b"www-authenticate", b"Bearer"))
+        challenge = getattr(refused, "challenge", 'Bearer realm="barometre"')
+        raw.append((b"www-authenticate", challenge.encode()))
     raw.extend(
         (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()
     )

@@ -6,7 +6,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -26,6 +26,7 @@ _SHARED_FALLBACKS = (
     "environment",
     "jwt_public_key",
     "jwt_private_key",
+    "jwt_jwks_url",
     "log_format",
     "nats_replicas",
     "stream_max_age_seconds",
@@ -78,9 +79,17 @@ class ServiceSettings(BaseSettings):
     # Request bodies beyond this many bytes get a 413 before being read (bulk routes may raise
     # their own cap).
     max_body_bytes: int = 1024 * 1024
-    # Paths of PEM files: the public key verifies tokens, the private key (dev CLI only) signs them.
+    # Token keys (see shared/auth.py): PEM files or directories, comma-separated. The private
+    # key(s) sign (the registry, the dev CLI), the first one found signing; public keys and the
+    # JWKS URL verify. None of the three set: a development key pair under `.data/jwt/`.
     jwt_public_key: str = ""
     jwt_private_key: str = ""
+    jwt_jwks_url: str = ""
+    jwt_jwks_cache_seconds: float = 300.0
+    jwt_jwks_refetch_seconds: float = 10.0  # at most one fetch per interval for unknown keys
+    jwt_keys_reload_seconds: float = 1.0  # how often key files are checked for a change
+    # A token valid longer than this (exp - iat) is refused, whoever signed it.
+    jwt_max_lifetime_seconds: int = 12 * 3600
     jwt_issuer: str = "barometre"
     jwt_audience: str = "barometre-api"
     outbox_poll_seconds: float = 0.2
@@ -140,6 +149,9 @@ class ServiceSettings(BaseSettings):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
+    # Settings a service cannot run without in prod, beyond the database, NATS and a token key.
+    prod_required: ClassVar[tuple[str, ...]] = ()
+
     @model_validator(mode="before")
     @classmethod
     def _fallback_to_unprefixed(cls, values: Any) -> Any:
@@ -198,9 +210,11 @@ class ServiceSettings(BaseSettings):
         if self.environment == "prod":
             missing = [
                 name
-                for name in ("database_url", "nats_url", "jwt_public_key")
+                for name in ("database_url", "nats_url", *self.prod_required)
                 if not getattr(self, name)
             ]
+            if not (self.jwt_public_key or self.jwt_jwks_url or self.jwt_private_key):
+                missing.append("jwt_jwks_url or jwt_public_key")
             if missing:
                 raise ValueError(f"in prod these settings must be set explicitly: {missing}")
 

@@ -133,6 +133,12 @@ DURABLES: tuple[DurableSpec, ...] = (
     ),
     DurableSpec("reporting-scores", "reporting", "scoring", ("scoring.scores.updated.v1",)),
     DurableSpec(
+        "fieldwork-opt-ins", "fieldwork", "registry", ("registry.partner_opt_in.changed.v1",)
+    ),
+    DurableSpec(
+        "reporting-opt-ins", "reporting", "registry", ("registry.partner_opt_in.changed.v1",)
+    ),
+    DurableSpec(
         "registry-webhooks",
         "registry",
         "registry",

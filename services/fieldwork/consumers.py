@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.fieldwork.models import partner_access
 from services.fieldwork.plans import service as plan_service
 from services.fieldwork.plans.rules import PlanningError, Quota, Window, options_of_offer
 from shared.app import ServiceRuntime
@@ -14,6 +15,7 @@ from shared.contracts.registry import (
     RegistrationAcceptedV2,
 )
 from shared.events import EventEnvelope, Payload
+from shared.opt_ins import opt_in_consumer
 from shared.outbox import Outbox
 
 
@@ -102,5 +104,6 @@ def consumers(runtime: ServiceRuntime) -> list[EventConsumer]:
                 "registry.registration.accepted.v1": on_registration,
                 "registry.registration.accepted.v2": on_registration,
             },
-        )
+        ),
+        opt_in_consumer(runtime, partner_access),
     ]

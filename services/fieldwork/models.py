@@ -27,10 +27,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.fieldwork.statuses import AppealStatus, TaskStatus
 from shared.db import service_metadata
+from shared.opt_ins import partner_access_table
 from shared.tables import messaging_tables
 
 metadata = service_metadata()
 tables = messaging_tables(metadata)
+partner_access = partner_access_table(metadata)  # partners' opt-ins, copied from the registry
 
 
 class Base(DeclarativeBase):

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.registry.base import Base, idempotency, metadata, tables
 from services.registry.territories import models as territories  # noqa: F401 (registers them)
 from services.registry.webhooks import models as webhooks  # noqa: F401 (registers them)
+from shared.access_log import access_log_table
 
 __all__ = ["Base", "idempotency", "metadata", "tables"]
 
@@ -234,3 +235,36 @@ class Registration(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     waitlisted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- clients and partners' opt-ins ----------------------------------------------------------
+
+
+class Client(Base):
+    """An OAuth2 client (a partner or a machine): its secret is kept only as an argon2 hash."""
+
+    __tablename__ = "clients"
+
+    client_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    secret_hash: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PartnerOptIn(Base):
+    """A structure lets a partner (client) reach its data. This exact table is also read by the
+    webhooks domain."""
+
+    __tablename__ = "partner_opt_ins"
+
+    structure_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    client_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    granted_by: Mapped[str] = mapped_column(Text)
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+access_log = access_log_table(metadata)

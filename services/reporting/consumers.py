@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.reporting.models import partner_access
 from services.reporting.readmodel import service
 from shared.app import ServiceRuntime
 from shared.consumer import EventConsumer, EventHandler
@@ -20,6 +21,7 @@ from shared.contracts.registry import (
 )
 from shared.contracts.scoring import ScoresUpdatedV1
 from shared.events import EventEnvelope, Payload
+from shared.opt_ins import opt_in_consumer
 
 
 async def on_registry(session: AsyncSession, envelope: EventEnvelope, payload: Payload) -> None:
@@ -81,4 +83,5 @@ def consumers(runtime: ServiceRuntime) -> list[EventConsumer]:
             producer="scoring",
             handlers={"scoring.scores.updated.v1": on_scores_updated},
         ),
+        opt_in_consumer(runtime, partner_access),
     ]

@@ -17,11 +17,15 @@ from sqlalchemy import BigInteger, DateTime, Index, LargeBinary, Numeric, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.access_log import access_log_table
 from shared.db import service_metadata
+from shared.opt_ins import partner_access_table
 from shared.tables import messaging_tables
 
 metadata = service_metadata()
 tables = messaging_tables(metadata)
+access_log = access_log_table(metadata)
+partner_access = partner_access_table(metadata)  # partners' opt-ins, copied from the registry
 
 SCORE = Numeric(14, 10)  # scores /100 with scoring's 10 exact decimals
 

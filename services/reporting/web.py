@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from services.reporting.access.rules import RESULTS_SCOPE
 from services.reporting.readmodel.reader import Reader
-from shared.auth import Principal, current_principal
+from shared.auth import Principal, Role, current_principal, require
 
 PRIVATE = "private, no-cache"  # a structure's results: revalidate each time, never shared
 PUBLIC = "public, max-age=60"  # the published barometer and laureates
@@ -20,14 +21,14 @@ PARIS = ZoneInfo("Europe/Paris")
 _bearer = HTTPBearer(auto_error=False)
 
 
-def optional_principal(
+async def optional_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
     """The caller, or None for an anonymous one (only public routes take this dependency)."""
     if credentials is None:
         return None
-    return current_principal(request, credentials)
+    return await current_principal(request, credentials)
 
 
 def reader_of(request: Request) -> Reader:
@@ -36,6 +37,10 @@ def reader_of(request: Request) -> Reader:
 
 
 CallerDep = Annotated[Principal, Depends(current_principal)]
+# A structure's results: the operator, a structure (its own, checked by the route), or a partner
+# with the results scope (for structures that opted in to it); anyone else 403.
+ResultsReaderDep = Annotated[Principal, require(Role.OPERATOR, Role.STRUCTURE, scope=RESULTS_SCOPE)]
+OperatorDep = Annotated[Principal, require(Role.OPERATOR)]
 ReaderDep = Annotated[Reader, Depends(reader_of)]
 
 MaybeCallerDep = Annotated[Principal | None, Depends(optional_principal)]

@@ -11,10 +11,11 @@ from services.scoring.consumers import consumers
 from services.scoring.deadletters.router import router as deadletters_router
 from services.scoring.editions.router import router as editions_router
 from services.scoring.grids.router import router as grids_router
-from services.scoring.models import tables
+from services.scoring.models import access_log, tables
 from services.scoring.rescore.router import router as rescore_router
 from services.scoring.settings import ScoringSettings
 from services.scoring.voice.router import router as voice_router
+from shared.access_log import access_log_router
 from shared.app import BackgroundWork, ServiceRuntime, create_service_app
 
 
@@ -34,7 +35,7 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         tables=tables,
         routers=[
             aggregates_router, editions_router, rescore_router, voice_router, grids_router,
-            deadletters_router,
+            deadletters_router, access_log_router(access_log, "scoring"),
         ],
         producer="scoring",
         consumers=consumers,

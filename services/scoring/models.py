@@ -15,11 +15,13 @@ from sqlalchemy import ARRAY, BigInteger, DateTime, Index, Integer, Numeric, Tex
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.access_log import access_log_table
 from shared.db import service_metadata
 from shared.tables import messaging_tables
 
 metadata = service_metadata()
 tables = messaging_tables(metadata)
+access_log = access_log_table(metadata)
 
 EXACT = Numeric(30, 10)  # the stored form of a score (`engine.rules.SCALE`)
 SUM = Numeric(40, 10)  # sums of stored scores

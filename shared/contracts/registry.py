@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import Field
 
@@ -167,6 +167,18 @@ class RegistrationWithdrawnV1(Payload):
     reason: str
 
 
+class PartnerOptInChangedV1(Payload):
+    """A structure opted in to a partner (an OAuth client) or withdrew its opt-in. Fieldwork and
+    reporting keep a copy, to check a partner's reach without calling the registry; the copy
+    keeps the latest `changed_at` per pair, so a late redelivery changes nothing."""
+
+    structure_id: uuid.UUID
+    client_id: str
+    opted_in: bool = Field(description="true: the partner may reach the structure's data")
+    changed_by: str = Field(description="The token subject that made the change.")
+    changed_at: datetime
+
+
 PAYLOADS: dict[str, type[Payload]] = {
     "registry.edition.created.v1": EditionCreatedV1,
     "registry.edition.status_changed.v1": EditionStatusChangedV1,
@@ -175,4 +187,5 @@ PAYLOADS: dict[str, type[Payload]] = {
     "registry.registration.withdrawn.v1": RegistrationWithdrawnV1,
     "registry.registration.accepted.v1": RegistrationAcceptedV1,
     "registry.registration.accepted.v2": RegistrationAcceptedV2,
+    "registry.partner_opt_in.changed.v1": PartnerOptInChangedV1,
 }

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from shared.contracts.registry import (
     ChannelQuotaV2,
     ChannelWindowV2,
     ContactPointV2,
+    PartnerOptInChangedV1,
     RegistrationAcceptedV2,
     SiteV2,
 )
@@ -173,6 +174,21 @@ class Fieldwork:
             return tasks if len(tasks) >= count else None
 
         return await eventually(probe)
+
+    async def opt_in(self, structure_id: uuid.UUID, client_id: str, *, given: bool = True) -> None:
+        """The registry announces an opt-in (or its withdrawal); wait until fieldwork has it."""
+        await self.publish(
+            PartnerOptInChangedV1(
+                structure_id=structure_id, client_id=client_id, opted_in=given,
+                changed_by="operator-test", changed_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
+
+        async def probe() -> bool:
+            info = await self.js.consumer_info("REGISTRY", "fieldwork-opt-ins")
+            return info.num_pending == 0 and info.num_ack_pending == 0
+
+        await eventually(probe)
 
     async def drained(self) -> None:
         """Every REGISTRY message delivered so far has been handled and acknowledged."""

@@ -49,13 +49,14 @@ async def test_every_transition_is_recorded_and_illegal_ones_are_refused(fw: Fie
         assert r.status_code == status, r.text
         assert r.headers["content-type"] == "application/problem+json"
 
-    await refused("POST", f"/v1/tasks/{tid}/start", 403, headers=me)  # not assigned yet
+    # Another auditor's task (or one not assigned yet) does not exist for this auditor.
+    await refused("POST", f"/v1/tasks/{tid}/start", 404, headers=me)  # not assigned yet
     await refused("POST", f"/v1/tasks/{tid}/validate", 409, headers=fw.operator)
     await refused("POST", f"/v1/tasks/{tid}/return", 409, headers=fw.operator, json={"reason": "x"})
     await fw.call("POST", f"/v1/tasks/{tid}/assign", json={"auditor_id": second})
     await fw.call("POST", f"/v1/tasks/{tid}/assign", json={"auditor_id": first})  # re-assigned
-    await refused("GET", f"/v1/tasks/{tid}", 403, headers=other)  # no longer theirs
-    await refused("POST", f"/v1/tasks/{tid}/submission", 403, headers=other,
+    await refused("GET", f"/v1/tasks/{tid}", 404, headers=other)  # no longer theirs
+    await refused("POST", f"/v1/tasks/{tid}/submission", 404, headers=other,
                   json={"answers": [], "evidence": {"contacted_at": "2017-09-05T10:00:00+02:00"}})  # fmt: skip
     started = await fw.call("POST", f"/v1/tasks/{tid}/start", headers=me)
     assert started["status"] == "in_progress"

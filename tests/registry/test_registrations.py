@@ -234,7 +234,7 @@ async def test_eligibility_refusals(
         base, json=body(offer="personalised", options=["professional_audit"]), headers=own
     )
     assert assert_problem(on_request, 422)["field"] == "options[0]"
-    assert_problem(await client.post(base, json={"structure_id": other["id"]}, headers=own), 403)
+    assert_problem(await client.post(base, json={"structure_id": other["id"]}, headers=own), 404)
 
     mine = ok(await client.post(base, json=body(competes_for_trophies=True), headers=own), 201)
     assert (mine["applied_by"], mine["offer"], mine["competes_for_trophies"]) == (
@@ -303,7 +303,7 @@ async def test_review_cap_waiting_list_and_promotion(
     # The first structure withdraws itself: the registration waiting longest takes the place.
     own = token("structure", subject=first["structure_id"])
     assert_problem(
-        await client.post(url_of(second) + "/withdraw", json={"reason": "x"}, headers=own), 403
+        await client.post(url_of(second) + "/withdraw", json={"reason": "x"}, headers=own), 404
     )
     gone = ok(
         await client.post(
@@ -367,7 +367,7 @@ async def test_quotes_over_http(
         ("visits", 40_000),
     ]
     assert visits_only["total_incl_vat_cents"] == 48_000
-    assert_problem(await client.get(url_of(standard) + "/quote", headers=own), 403)
+    assert_problem(await client.get(url_of(standard) + "/quote", headers=own), 404)
 
 
 async def test_listing_registrations_with_filters(

@@ -297,7 +297,8 @@ async def test_structure_access(
     other = await new_structure(client, operator, name="Mairie de Rezé", commune_code=REZE)
     own = token("structure", subject=mine["id"])
     assert ok(await client.get(f"/v1/structures/{mine['id']}", headers=own))["id"] == mine["id"]
-    assert_problem(await client.get(f"/v1/structures/{other['id']}", headers=own), 403)
+    # Another structure does not exist for this caller; a role without access is a 403.
+    assert_problem(await client.get(f"/v1/structures/{other['id']}", headers=own), 404)
     assert_problem(await client.get(f"/v1/structures/{other['id']}", headers=token("auditor")), 403)
     assert_problem(await client.get("/v1/structures", headers=own), 403)
     assert_problem(

@@ -16,6 +16,7 @@ from shared.contracts.fieldwork import AuditValidatedV2
 from shared.contracts.registry import (
     EditionCreatedV1,
     EditionStatusChangedV1,
+    PartnerOptInChangedV1,
     RegistrationAcceptedV2,
 )
 from shared.contracts.scoring import FigureV1, ScoresUpdatedV1, StructureFiguresV1
@@ -115,6 +116,18 @@ def generate(rng: random.Random, strata: dict[str, tuple[str, int]] = STRATA) ->
 
 async def publish(js: JetStreamContext, payload: Payload, edition_id: uuid.UUID) -> None:
     event = new_event(payload, edition=edition_id)
+    await js.publish(
+        event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": str(event.id)}
+    )
+
+
+async def opt_in(js: JetStreamContext, structure_id: uuid.UUID, client_id: str) -> None:
+    """The registry announces that a structure opted in to a partner."""
+    change = PartnerOptInChangedV1(
+        structure_id=structure_id, client_id=client_id, opted_in=True,
+        changed_by="operator-test", changed_at=datetime.now(UTC),
+    )  # fmt: skip
+    event = new_event(change, edition=None)
     await js.publish(
         event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": str(event.id)}
     )

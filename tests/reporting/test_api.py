@@ -22,6 +22,7 @@ from tests.reporting.edition import (
     CHANNELS,
     Structure,
     generate,
+    opt_in,
     publish_edition,
     set_status,
 )
@@ -160,7 +161,7 @@ async def test_change_since_the_previous_edition_and_when_it_is_not_comparable(w
 
 
 async def test_access_embargo_and_caching(world: Any, token: Any) -> None:
-    client, _, editions, structures, _ = world
+    client, js, editions, structures, _ = world
     own, other = structures[0], structures[1]
     me = token("structure", subject=str(own.structure_id))
     r = await client.get(url(editions["current"], own.structure_id), headers=me)
@@ -183,10 +184,29 @@ async def test_access_embargo_and_caching(world: Any, token: Any) -> None:
         assert r.status_code == 404, target
         assert r.headers["content-type"] == "application/problem+json"
     assert (await client.get(url(editions["current"], own.structure_id))).status_code == 401
-    partner = token("partner", scopes=["reporting:results"])
+    partner = token("partner", subject="frontend", scopes=["results:read"])
+    # Without the structure's opt-in: 404, as for any structure it may not see.
     assert (
         await client.get(url(editions["current"], other.structure_id), headers=partner)
-    ).status_code == 200
+    ).status_code == 404
+    await opt_in(js, other.structure_id, "frontend")
+
+    async def opened() -> bool:
+        r = await client.get(url(editions["current"], other.structure_id), headers=partner)
+        return r.status_code == 200
+
+    await eventually(opened)
+    # Every read of results is in the access log: who, what, when (refusals are not reads).
+    log = await client.get("/v1/access-log", headers=token("operator"),
+                           params={"structure_id": str(other.structure_id)})  # fmt: skip
+    assert log.status_code == 200, log.text
+    reads = [(e["actor_role"], e["actor_subject"], e["action"]) for e in log.json()["items"]]
+    assert reads[0] == ("partner", "frontend", "read.scorecard")
+    assert ("structure", str(other.structure_id), "read.scorecard") not in reads
+    mine = await client.get("/v1/access-log", headers=token("operator"),
+                            params={"actor_subject": str(own.structure_id)})  # fmt: skip
+    assert {e["action"] for e in mine.json()["items"]} == {"read.scorecard"}
+    assert (await client.get("/v1/access-log", headers=me)).status_code == 403
     assert (
         await client.get(url(editions["embargoed"], own.structure_id), headers=partner)
     ).status_code == 404
@@ -284,7 +304,7 @@ async def test_exports_csv_and_xlsx(world: Any, token: Any) -> None:
     assert book["scorecards"].max_row == len(lines)
     assert (
         await client.get(path + ".csv", headers=token("structure", subject="x"))
-    ).status_code == 404
+    ).status_code == 403  # operator only
 
 
 def _personalised(structures: list[Structure]) -> Structure:

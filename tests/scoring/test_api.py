@@ -86,6 +86,14 @@ async def test_settings_rescore_pagination_and_replay(
             if cursor is None:
                 break
         assert sorted(seen) == sorted(str(s["structure_id"]) for s in structures)
+        # Each read of per-structure scores is in the access log, newest first.
+        log = (await client.get("/v1/access-log", headers=operator,
+                                params={"action": "read.structure_scores"})).json()  # fmt: skip
+        assert len(log["items"]) >= 2
+        assert {(e["actor_role"], e["service"]) for e in log["items"]} == {("operator", "scoring")}
+        assert all(e["target"].endswith("/structures") for e in log["items"])
+        ids = [e["id"] for e in log["items"]]
+        assert ids == sorted(ids, reverse=True)
         wrong = await client.get(f"{base}/structures", headers=operator,
                                  params={"cursor": "nonsense"})  # fmt: skip
         assert wrong.status_code == 422

@@ -101,7 +101,7 @@ async def test_a_body_without_a_valid_token_is_refused_unread(app: FastAPI) -> N
             response = await client.post("/v1/echo", content=small_objects(32 * 1024),
                                          headers=headers)  # fmt: skip
             assert response.status_code == 401, headers
-            assert response.headers["www-authenticate"] == "Bearer"
+            assert response.headers["www-authenticate"].startswith('Bearer realm="barometre"')
             assert response.headers["content-type"] == "application/problem+json"
 
 

@@ -16,7 +16,9 @@ from services.scoring.models import tables as scoring_tables
 from shared.app import SessionDep, create_service_app
 from tests.helpers import running
 
-PUBLIC = {"/health/live", "/health/ready", "/metrics"}
+# The registry's keys and its token endpoint (the client authenticates with its secret) take no
+# bearer token.
+PUBLIC = {"/health/live", "/health/ready", "/metrics", "/.well-known/jwks.json", "/v1/oauth/token"}
 
 
 def build(service: str, make_settings: Any) -> FastAPI:

@@ -32,7 +32,8 @@ async def get_task(session: AsyncSession, task_id: uuid.UUID, *, lock: bool = Fa
 
 def ensure_assigned_auditor(task: AuditTask, principal: Principal) -> None:
     if task.auditor_id is None or principal.subject != str(task.auditor_id):
-        raise Forbidden("this audit task is not assigned to you")
+        # Another auditor's task does not exist for this caller.
+        raise NotFound(f"no audit task {task.id}")
 
 
 def ensure_may_read(task: AuditTask, principal: Principal) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.fieldwork.models import SitePlan, VoiceRecord
+from services.fieldwork.models import SitePlan, VoiceRecord, partner_access
 
 
 async def registered_sites(
@@ -28,6 +28,23 @@ async def registered_sites(
     for edition_id, structure_id, site_id in rows.all():
         found.setdefault((edition_id, structure_id), set()).add(site_id)
     return found
+
+
+async def opted_in_structures(
+    session: AsyncSession, client_id: str, structure_ids: Iterable[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Those of `structure_ids` that opted in to the partner `client_id`."""
+    wanted = set(structure_ids)
+    if not wanted:
+        return set()
+    rows = await session.scalars(
+        select(partner_access.c.structure_id).where(
+            partner_access.c.client_id == client_id,
+            partner_access.c.opted_in,
+            partner_access.c.structure_id.in_(wanted),
+        )
+    )
+    return set(rows.all())
 
 
 async def add_records(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

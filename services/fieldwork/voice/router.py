@@ -1,10 +1,11 @@
-"""HTTP routes of the citizen-voice intake for partners (scope `voice:<kind>` per kind)."""
+"""HTTP routes of the citizen-voice intake for partners (scope `surveys:write`, for the
+structures that opted in to them)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -12,29 +13,22 @@ from services.fieldwork.voice import service
 from services.fieldwork.voice.idempotency import idempotent
 from services.fieldwork.voice.schemas import BulkOut, RowError, VoiceAccepted, VoiceIn, errors_of
 from shared.app import RuntimeDep, SessionDep
-from shared.auth import Principal, Role, current_principal
+from shared.auth import Principal, Role, require
 from shared.contracts.fieldwork import VoiceKind
-from shared.errors import Forbidden, ProblemError, Unprocessable
+from shared.errors import ProblemError, Unprocessable
 
 router = APIRouter(tags=["citizen voice"])
 Kind = Annotated[
     VoiceKind, Path(description="citizen_survey, agent_survey, kiosk_feedback or consultation")
 ]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
-Caller = Annotated[Principal, Depends(current_principal)]
+SURVEYS_WRITE = "surveys:write"
+# A partner holding the scope (or the operator, e.g. to load a file by hand).
+Caller = Annotated[Principal, require(Role.OPERATOR, scope=SURVEYS_WRITE)]
 
 
 class UnsupportedMediaType(ProblemError):
     status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
-
-
-def _authorised(principal: Principal, kind: str) -> Principal:
-    """A partner holding the kind's scope (or the operator, e.g. to load a file by hand)."""
-    if principal.role is Role.OPERATOR:
-        return principal
-    if principal.role is not Role.PARTNER or f"voice:{kind}" not in principal.scopes:
-        raise Forbidden(f"this intake needs the partner scope voice:{kind}")
-    return principal
 
 
 # The routes read their bodies themselves (idempotency hashes the raw bytes); OpenAPI still
@@ -58,7 +52,7 @@ async def receive_one(
     kind: Kind, request: Request, caller: Caller, session: SessionDep, runtime: RuntimeDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:  # fmt: skip
-    principal = _authorised(caller, kind)
+    principal = caller
     body = await request.body()
 
     async def run() -> tuple[int, dict[str, Any]]:
@@ -67,7 +61,12 @@ async def receive_one(
         except ValidationError as exc:
             raise Unprocessable("the answer is invalid", errors=errors_of(exc.errors())) from exc
         accepted, rejected = await service.ingest(
-            session, runtime.outbox, kind, principal.subject, [(1, voice, [])]
+            session,
+            runtime.outbox,
+            kind,
+            principal.subject,
+            [(1, voice, [])],
+            opted_in_only=principal.role is Role.PARTNER,
         )
         if rejected:
             raise Unprocessable("the answer is refused", errors=rejected[0][1])
@@ -97,7 +96,7 @@ async def receive_bulk(
 ) -> JSONResponse:  # fmt: skip
     """NDJSON (`application/x-ndjson`) or CSV (`text/csv`, a header row of `VoiceIn`'s field
     names): every good row is accepted, every bad one listed with its errors."""
-    principal = _authorised(caller, kind)
+    principal = caller
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in {"application/x-ndjson", "application/ndjson", "text/csv"}:
         raise UnsupportedMediaType("send application/x-ndjson or text/csv")
@@ -106,7 +105,12 @@ async def receive_bulk(
     async def run() -> tuple[int, dict[str, Any]]:
         rows = service.parse_csv(body) if media == "text/csv" else service.parse_ndjson(body)
         accepted, rejected = await service.ingest(
-            session, runtime.outbox, kind, principal.subject, rows
+            session,
+            runtime.outbox,
+            kind,
+            principal.subject,
+            rows,
+            opted_in_only=principal.role is Role.PARTNER,
         )
         out = BulkOut(
             received=len(rows),

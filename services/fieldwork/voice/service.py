@@ -66,14 +66,24 @@ def parse_csv(body: bytes) -> list[Parsed]:
 
 
 async def ingest(
-    session: AsyncSession, outbox: Outbox, kind: VoiceKind, partner: str, rows: list[Parsed]
+    session: AsyncSession,
+    outbox: Outbox,
+    kind: VoiceKind,
+    partner: str,
+    rows: list[Parsed],
+    *,
+    opted_in_only: bool = True,
 ) -> tuple[list[uuid.UUID], list[tuple[int, list[str]]]]:
-    """Store and announce the good rows; return their ids and the bad rows with their errors."""
+    """Store and announce the good rows; return their ids and the bad rows with their errors.
+    With `opted_in_only` (a partner's call), a structure that did not opt in to `partner` is
+    refused exactly like an unknown one."""
     if len(rows) > MAX_ROWS:
         raise Unprocessable(f"at most {MAX_ROWS} rows per request")
-    sites = await repository.registered_sites(
-        session, {(v.edition_id, v.structure_id) for _, v, _ in rows if v is not None}
-    )
+    pairs = {(v.edition_id, v.structure_id) for _, v, _ in rows if v is not None}
+    if opted_in_only:
+        reachable = await repository.opted_in_structures(session, partner, {s for _, s in pairs})
+        pairs = {(e, s) for e, s in pairs if s in reachable}
+    sites = await repository.registered_sites(session, pairs)
     accepted: list[uuid.UUID] = []
     rejected: list[tuple[int, list[str]]] = []
     records: list[dict[str, Any]] = []

@@ -1,4 +1,5 @@
-"""Tables of partner webhooks: partners' opt-ins per structure, subscriptions, deliveries."""
+"""Tables of partner webhooks: subscriptions, deliveries (partners' opt-ins are
+`services.registry.models.PartnerOptIn`)."""
 
 from __future__ import annotations
 
@@ -19,18 +20,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.registry.base import Base
-
-
-class PartnerOptIn(Base):
-    """A structure lets a partner (an OAuth client) receive what concerns it. The same table
-    as the partners' access control (issue 11, point 2): webhooks only read it."""
-
-    __tablename__ = "partner_opt_ins"
-
-    structure_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    client_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    granted_by: Mapped[str] = mapped_column(Text)
-    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class WebhookSubscription(Base):

@@ -11,13 +11,9 @@ from sqlalchemy import ARRAY, Uuid, bindparam, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.models import Registration
+from services.registry.models import PartnerOptIn, Registration
 from services.registry.vocabulary import RegistrationStatus
-from services.registry.webhooks.models import (
-    PartnerOptIn,
-    WebhookDelivery,
-    WebhookSubscription,
-)
+from services.registry.webhooks.models import WebhookDelivery, WebhookSubscription
 from services.registry.webhooks.rules import DeliveryStatus, SubscriptionStatus
 from shared.pagination import after
 

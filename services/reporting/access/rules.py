@@ -26,9 +26,10 @@ class Principal(Protocol):
     def scopes(self) -> Set[str]: ...
 
 
-RESULTS_SCOPE = "reporting:results"  # a partner reading structures' results (e.g. a frontend)
-EXPORTS_SCOPE = "reporting:exports"
-BAROMETER_SCOPE = "reporting:barometer"  # a partner reading the barometer before publication
+# A partner reading the results of the structures that opted in to it (checked beside these
+# rules, against the local copy of the opt-ins).
+RESULTS_SCOPE = "results:read"
+BAROMETER_SCOPE = "barometer:read"  # a partner reading the barometer before publication
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,9 @@ class EditionAccess:
 def may_read_results(
     principal: Principal, structure_id: str, edition: EditionAccess, today: date
 ) -> bool:
-    """The operator always; a structure (or a partner with the results scope) from the
-    edition's results dispatch day on, a structure for itself only."""
+    """The operator always; a structure (or a partner with the results scope, for a structure
+    that opted in to it) from the edition's results dispatch day on, a structure for itself
+    only."""
     if principal.role == OPERATOR:
         return True
     released = edition.results_dispatch_on is not None and today >= edition.results_dispatch_on
@@ -65,10 +67,6 @@ def may_read_laureates(principal: Principal | None, edition: EditionAccess) -> b
     if edition.laureates_published:
         return True
     return principal is not None and principal.role == OPERATOR
-
-
-def may_export(principal: Principal) -> bool:
-    return principal.role == OPERATOR or EXPORTS_SCOPE in principal.scopes
 
 
 def barometer_is_public(edition: EditionAccess) -> bool:

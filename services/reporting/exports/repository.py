@@ -10,7 +10,17 @@ from sqlalchemy import and_, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from services.reporting.models import FigureValue, GroupStat, Participant
+from services.reporting.models import FigureValue, GroupStat, Participant, access_log
+from shared.access_log import record
+from shared.auth import Principal
+
+
+async def record_export(
+    session: AsyncSession, principal: Principal, edition_id: uuid.UUID, kind: str
+) -> None:
+    await record(
+        session, access_log, principal, "read.export", f"edition/{edition_id}/exports/{kind}"
+    )
 
 
 async def stream_rows(

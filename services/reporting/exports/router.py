@@ -1,5 +1,5 @@
-"""HTTP: exports of every structure's figures (operator, or a partner with the exports
-scope); columns documented in docs/exports.md."""
+"""HTTP: exports of every structure's figures (the operator only; each export is written to
+the access log); columns documented in docs/exports.md."""
 
 from __future__ import annotations
 
@@ -8,26 +8,19 @@ import uuid
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
-from services.reporting.access.rules import may_export
 from services.reporting.exports import service
-from services.reporting.web import CallerDep
+from services.reporting.web import OperatorDep
 from shared.app import SessionDep, runtime_of
-from shared.errors import NotFound
 
 router = APIRouter(tags=["exports"])
 
 
-def _check(principal: CallerDep, edition_id: uuid.UUID) -> None:
-    if not may_export(principal):
-        raise NotFound(f"no export of edition {edition_id} for this caller")
-
-
 @router.get("/editions/{edition_id}/exports/scorecards.csv", summary="Every figure, CSV (streamed)")
 async def export_csv(
-    edition_id: uuid.UUID, request: Request, session: SessionDep, principal: CallerDep
+    edition_id: uuid.UUID, request: Request, session: SessionDep, principal: OperatorDep
 ) -> StreamingResponse:
-    _check(principal, edition_id)
     await service.ensure_edition(session, edition_id)
+    await service.log_export(session, principal, edition_id, "csv")
     return StreamingResponse(
         service.csv_lines(runtime_of(request).session_factory, edition_id),
         media_type="text/csv; charset=utf-8",
@@ -39,9 +32,11 @@ async def export_csv(
 
 
 @router.get("/editions/{edition_id}/exports/scorecards.xlsx", summary="Every figure, XLSX")
-async def export_xlsx(edition_id: uuid.UUID, session: SessionDep, principal: CallerDep) -> Response:
-    _check(principal, edition_id)
+async def export_xlsx(
+    edition_id: uuid.UUID, session: SessionDep, principal: OperatorDep
+) -> Response:
     await service.ensure_edition(session, edition_id)
+    await service.log_export(session, principal, edition_id, "xlsx")
     return Response(
         await service.xlsx(session, edition_id),
         media_type=service.XLSX,

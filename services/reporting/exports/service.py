@@ -14,9 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.reporting.exports import repository as repo
 from services.reporting.exports.rules import COLUMNS, cells
 from services.reporting.readmodel.repository import edition_exists
+from shared.auth import Principal
 from shared.errors import NotFound
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def log_export(
+    session: AsyncSession, principal: Principal, edition_id: uuid.UUID, kind: str
+) -> None:
+    await repo.record_export(session, principal, edition_id, kind)
 
 
 async def ensure_edition(session: AsyncSession, edition_id: uuid.UUID) -> None:

@@ -13,7 +13,7 @@ from services.reporting.reports.rendering import render_report
 from services.reporting.scorecards.service import cached, not_found, readable_view
 from services.reporting.web import (
     PRIVATE,
-    CallerDep,
+    ResultsReaderDep,
     answer,
     etag_of,
     not_modified,
@@ -30,7 +30,7 @@ PATH = "/editions/{edition_id}/structures/{structure_id}/report"
 
 async def _report(
     request: Request,
-    principal: CallerDep,
+    principal: ResultsReaderDep,
     edition_id: uuid.UUID,
     structure_id: uuid.UUID,
     kind: str,
@@ -54,7 +54,7 @@ async def _report(
 @router.get(PATH, summary="Personalised report (JSON)")
 async def get_report(
     edition_id: uuid.UUID, structure_id: uuid.UUID, request: Request,
-    principal: CallerDep,
+    principal: ResultsReaderDep,
 ) -> Response:  # fmt: skip
     """Structures on the personalised offer, from the results dispatch date; the operator."""
     etag, body = await _report(request, principal, edition_id, structure_id, "report")
@@ -64,7 +64,7 @@ async def get_report(
 @router.get(PATH + ".html", summary="Personalised report: a self-contained page with charts")
 async def get_report_html(
     edition_id: uuid.UUID, structure_id: uuid.UUID, request: Request,
-    principal: CallerDep,
+    principal: ResultsReaderDep,
 ) -> Response:  # fmt: skip
     etag, body = await _report(request, principal, edition_id, structure_id, "report-html")
     page = None if body is None else render_report(json.loads(body)).encode()
@@ -76,7 +76,7 @@ async def get_report_html(
 @router.get(PATH + ".pdf", summary="Personalised report as PDF")
 async def get_report_pdf(
     edition_id: uuid.UUID, structure_id: uuid.UUID, request: Request,
-    principal: CallerDep,
+    principal: ResultsReaderDep,
 ) -> Response:  # fmt: skip
     etag, body = await _report(request, principal, edition_id, structure_id, "report-pdf")
     document = None

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request, Response
 from services.reporting.scorecards import service
 from services.reporting.web import (
     PRIVATE,
-    CallerDep,
     ReaderDep,
+    ResultsReaderDep,
     answer,
     etag_of,
     not_modified,
@@ -30,8 +30,9 @@ router = APIRouter(tags=["scorecards"])
         "median, the gaps to them, rank and percentile rank, quartile in the stratum, and the "
         "change since the previous edition (or why it is not comparable). Groups under the "
         f"edition's minimum size are withheld with a reason. Precision: {service.PRECISION}. "
-        "Roles: operator; the structure itself (or a partner with scope reporting:results) "
-        "from the results dispatch date; 404 otherwise."
+        "Roles: operator; the structure itself (or a partner with scope `results:read` that "
+        "the structure opted in to) from the results dispatch date; 404 otherwise (403 for "
+        "another role or a partner without the scope). Each read is written to the access log."
     ),
 )
 async def get_scorecard(
@@ -39,7 +40,7 @@ async def get_scorecard(
     structure_id: uuid.UUID,
     request: Request,
     runtime: RuntimeDep,
-    principal: CallerDep,
+    principal: ResultsReaderDep,
     reader: ReaderDep,
 ) -> Response:
     view = await service.readable_view(

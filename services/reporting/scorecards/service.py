@@ -24,7 +24,7 @@ from services.reporting.scorecards.rules import (
     quartile,
     withheld_reason,
 )
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.errors import NotFound
 
 PRECISION = (
@@ -56,13 +56,22 @@ async def readable_view(
     kind: str,
     today: Any,
 ) -> readmodel.EditionView:
-    """The edition's view when the caller may read this structure's results; 404 otherwise,
-    whether the data exists or not."""
+    """The edition's view when the caller may read this structure's results (a partner: only a
+    structure that opted in to it); 404 otherwise, whether the data exists or not. The read is
+    written to the access log before the answer leaves."""
     view = await reader.edition_view(edition_id, structure_id, kind)
     if view is None or not may_read_results(
         principal, str(structure_id), edition_access(view), today
     ):
         raise not_found(edition_id, structure_id)
+    if principal.role is Role.PARTNER and not await reader.partner_opted_in(
+        structure_id, principal.subject
+    ):
+        raise not_found(edition_id, structure_id)
+    await reader.log_access(
+        principal, f"read.{kind}", f"edition/{edition_id}/structure/{structure_id}/{kind}",
+        structure_id,
+    )  # fmt: skip
     return view
 
 

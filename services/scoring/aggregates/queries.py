@@ -11,9 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.scoring.aggregates import repository as repo
 from services.scoring.aggregates.schemas import AuditScoreOut, GroupOut, StructureOut
 from services.scoring.engine.rules import display
-from services.scoring.models import Audit
+from services.scoring.models import Audit, access_log
 from services.scoring.pagination import Page, decode_cursor, encode_cursor
+from shared.access_log import record
+from shared.auth import Principal
 from shared.errors import NotFound
+
+
+async def log_read(
+    session: AsyncSession,
+    principal: Principal,
+    action: str,
+    target: str,
+    structure_id: uuid.UUID | None,
+) -> None:
+    """The access log's row for a read of per-structure scores, in the request's transaction."""
+    await record(session, access_log, principal, action, target, structure_id=structure_id)
 
 
 def audit_out(row: Audit) -> AuditScoreOut:

@@ -1,8 +1,8 @@
-"""Partner webhooks: subscriptions and deliveries; partners' opt-ins per structure (the same
-table, with the same DDL, as the partners' access control: whichever lands first creates it).
+"""Partner webhooks: subscriptions and deliveries (they read `partner_opt_ins`, created by
+registry_0004).
 
 Revision ID: registry_webhooks_0001
-Revises: registry_msg_0100
+Revises: registry_0004
 Create Date: 2026-11-25
 """
 
@@ -13,20 +13,12 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY
 
 revision: str = "registry_webhooks_0001"
-down_revision: str | None = "registry_msg_0100"
+down_revision: str | None = "registry_0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.execute(
-        "CREATE TABLE IF NOT EXISTS partner_opt_ins ("
-        " structure_id uuid not null,"
-        " client_id text not null,"
-        " granted_by text not null,"
-        " granted_at timestamptz not null default now(),"
-        " primary key (structure_id, client_id))"
-    )
     op.create_table(
         "webhook_subscriptions",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -95,4 +87,3 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("webhook_deliveries")
     op.drop_table("webhook_subscriptions")
-    op.execute("DROP TABLE IF EXISTS partner_opt_ins")

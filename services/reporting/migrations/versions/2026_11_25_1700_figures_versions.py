@@ -1,8 +1,8 @@
 """Structures' figures keep scoring's version of them: an older update applied late by another
 member of the durable consumer changes nothing.
 
-Revision ID: reporting_0003
-Revises: reporting_0002
+Revision ID: reporting_0004
+Revises: reporting_0003
 Create Date: 2026-11-25
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "reporting_0003"
-down_revision: str | None = "reporting_0002"
+revision: str = "reporting_0004"
+down_revision: str | None = "reporting_0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,8 +1,8 @@
 """Structures' figures carry a version, one more at each re-derivation, so that a reader with
 several members keeps the latest figures whatever order it applies updates in.
 
-Revision ID: scoring_0004
-Revises: scoring_0003
+Revision ID: scoring_0005
+Revises: scoring_0004
 Create Date: 2026-11-25
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "scoring_0004"
-down_revision: str | None = "scoring_0003"
+revision: str = "scoring_0005"
+down_revision: str | None = "scoring_0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
