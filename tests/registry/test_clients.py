@@ -15,7 +15,6 @@ import jwt
 import nats
 
 from shared.auth import ALGORITHM
-from shared.messaging import ensure_stream
 from tests.helpers import eventually
 from tests.registry.conftest import Headers, assert_problem, new_structure, ok
 
@@ -156,7 +155,6 @@ async def test_opt_ins_by_the_structure_or_the_operator_are_announced_and_logged
 ) -> None:
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
-    await ensure_stream(js, "registry")
     try:
         structure = await new_structure(client, operator)
         other = await new_structure(client, operator, name="Mairie de Rezé", commune_code="44143",

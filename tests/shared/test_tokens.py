@@ -12,7 +12,6 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pydantic import ValidationError
 
 from services.fieldwork.app import create_app as fieldwork_app
 from services.fieldwork.settings import FieldworkSettings
@@ -126,12 +125,14 @@ async def test_a_token_living_longer_than_the_maximum_is_refused(
 
 
 def test_prod_refuses_to_start_without_keys(tmp_path: Path) -> None:
+    """A service refuses to serve (`create_service_app` calls `require_serving_settings`) in
+    prod without its keys; one-shot commands (migrate, nats setup) need none."""
     infra = {"environment": "prod", "database_url": "postgresql://db/x", "nats_url": "nats://n"}
-    with pytest.raises(ValidationError, match="jwt_private_key"):
-        RegistrySettings(**infra)
-    with pytest.raises(ValidationError, match="jwt_jwks_url or jwt_public_key"):
-        FieldworkSettings(**infra)
+    with pytest.raises(ValueError, match="jwt_private_key"):
+        RegistrySettings(**infra).require_serving_settings()
+    with pytest.raises(ValueError, match="jwt_jwks_url or jwt_public_key"):
+        FieldworkSettings(**infra).require_serving_settings()
     key = write_key(tmp_path, "k.pem")
-    assert RegistrySettings(**infra, jwt_private_key=str(key)).jwt_private_key == str(key)
+    RegistrySettings(**infra, jwt_private_key=str(key)).require_serving_settings()
     jwks = "https://registry/.well-known/jwks.json"
-    assert FieldworkSettings(**infra, jwt_jwks_url=jwks).jwt_jwks_url == jwks
+    FieldworkSettings(**infra, jwt_jwks_url=jwks).require_serving_settings()
