@@ -53,9 +53,9 @@ OTHER_TYPES = ("france_services", "ccas", "tourist_office")
 CERTIFIED_SHARE = 0.22
 # Quality of a structure (0..1) and the shift of each channel, calibrated on the scoring
 # engine so that scores land near the published results (see `calibrate` in the tests).
-BASE_QUALITY, QUALITY_SPREAD, CERTIFIED_BONUS = 0.56, 0.13, 0.085
-CHANNEL_SHIFT = {"phone": 0.17, "social_network": 0.10, "website": 0.0, "email": -0.01,
-                 "answering_machine": 0.05, "visit": 0.08, "letter": -0.16}  # fmt: skip
+BASE_QUALITY, QUALITY_SPREAD, CERTIFIED_BONUS = 0.60, 0.13, 0.11
+CHANNEL_SHIFT = {"phone": 0.22, "social_network": 0.12, "website": 0.0, "email": -0.01,
+                 "answering_machine": 0.05, "visit": 0.08, "letter": -0.14}  # fmt: skip
 REMOTE_CHANNELS = ("email", "phone", "letter", "website", "social_network", "answering_machine")
 MEASURED = ("delay_working_days", "duration_rings", "duration_seconds")
 WRITTEN = {"email": 5, "letter": 15, "social_network": 2}  # commitment in working days
@@ -279,6 +279,7 @@ class Phase:
 @dataclass
 class Report:
     edition_id: str = ""
+    territories: Territories | None = None
     phases: list[Phase] = field(default_factory=list)
 
     def phase(self, name: str) -> Phase | None:
@@ -401,11 +402,15 @@ PHASES = ("territories", "edition", "structures", "registrations", "plans", "aud
           "assignment", "fieldwork", "scores")  # fmt: skip
 
 
-async def simulate(runner: Runner, options: Options) -> Report:
-    """Build (or complete) the edition; each phase prints a line with its count and rate."""
+async def simulate(
+    runner: Runner, options: Options, territories: Territories | None = None
+) -> Report:
+    """Build (or complete) the edition; each phase prints a line with its count and rate.
+    `territories`: the registry's, when the caller has read them already."""
     async with runner.phase("territories", "territories") as phase:
-        territories = await load_territories(runner)
+        territories = territories or await load_territories(runner)
         phase.count = sum(len(v) for v in vars(territories).values())
+    runner.report.territories = territories
     edition = await ensure_edition(runner, options)
     runner.report.edition_id = edition["id"]
     # The visits option only where the edition's calendar has visits (the 2020 one has none).
@@ -415,7 +420,6 @@ async def simulate(runner: Runner, options: Options) -> Report:
     )
     steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
     ids: dict[tuple[str, str], dict[str, Any]] = {}
-    auditors: list[dict[str, Any]] = []
 
     async def structures() -> None:
         ids.update(await ensure_structures(runner, options, specs))
@@ -426,21 +430,21 @@ async def simulate(runner: Runner, options: Options) -> Report:
     async def plans() -> None:
         await wait_planned(runner, edition["id"], len(specs))
 
-    async def auditors_() -> None:
-        auditors.extend(await ensure_auditors(runner, options, specs))
+    async def auditors() -> None:
+        await ensure_auditors(runner, options, specs)
 
     async def assignment() -> None:
         await assign(runner, edition["id"])
 
     async def fieldwork() -> None:
-        await audit(runner, options, edition["id"], specs, ids, auditors)
+        await audit(runner, options, edition["id"], specs, ids)
 
     async def scores() -> None:
         if options.wait_scores:
             await wait_scored(runner, edition["id"], len(specs))
 
     steps = [("structures", structures), ("registrations", registrations), ("plans", plans),
-             ("auditors", auditors_), ("assignment", assignment), ("fieldwork", fieldwork),
+             ("auditors", auditors), ("assignment", assignment), ("fieldwork", fieldwork),
              ("scores", scores)]  # fmt: skip
     for name, step in steps:
         await step()
@@ -490,8 +494,8 @@ async def ensure_edition(runner: Runner, options: Options) -> dict[str, Any]:
                 json={"to": "registration_open"},
             )  # fmt: skip
             edition = await runner.json("GET", "registry", f"/v1/editions/{edition['id']}")
-        assert edition is not None
-        return edition
+        found_edition: dict[str, Any] = edition
+        return found_edition
 
 
 def _structure_key(structure: dict[str, Any]) -> tuple[str, str]:
@@ -662,7 +666,6 @@ async def audit(
     edition_id: str,
     specs: Sequence[StructureSpec],
     ids: dict[tuple[str, str], dict[str, Any]],
-    auditors: Sequence[dict[str, Any]],
 ) -> None:
     """Each auditor submits their assigned tasks in bulk; the operator validates each batch."""
     by_id = {ids[s.key]["id"]: s for s in specs}
@@ -702,7 +705,9 @@ async def audit(
         # Left over by an interruption between a submission and its validation.
         leftover = await runner.pages("fieldwork", tasks_path, {"status": "submitted"}, 500)
         await validate([t["id"] for t in leftover])
-        await gather_bounded(one(a) for a in auditors)
+        # Every auditor with tasks here: the edition's own, and any other the assignment chose.
+        everyone = (await runner.json("GET", "fieldwork", "/v1/auditors"))["items"]
+        await gather_bounded(one(a) for a in everyone)
 
 
 async def wait_scored(runner: Runner, edition_id: str, structures: int) -> None:
@@ -730,7 +735,13 @@ async def wait_scored(runner: Runner, edition_id: str, structures: int) -> None:
             await asyncio.sleep(1)
 
 
-def run(options: Options, urls: dict[str, str], *, say: Callable[[str], None] = print) -> Report:
+def run(
+    options: Options,
+    urls: dict[str, str],
+    *,
+    say: Callable[[str], None] = print,
+    territories: Territories | None = None,
+) -> Report:
     settings = ServiceSettings(data_dir=default_data_dir())
     token = issue_token(settings, role=Role.OPERATOR, subject="simulate",
                         ttl=timedelta(hours=12))  # fmt: skip
@@ -738,7 +749,7 @@ def run(options: Options, urls: dict[str, str], *, say: Callable[[str], None] = 
     async def main() -> Report:
         runner = Runner(urls, token, settings, concurrency=options.concurrency, say=say)
         try:
-            return await simulate(runner, options)
+            return await simulate(runner, options, territories)
         finally:
             await runner.close()
 
