@@ -55,7 +55,7 @@ def system(infra: Infra, database_url: str, tmp_path: Path) -> Iterator[System]:
             urls[spec.name] = f"http://127.0.0.1:{port}"
         system = System(urls=urls, nats=nats_server, processes=processes, logs=logs)
         try:
-            wait_ready(urls, processes, seconds=60)
+            wait_ready(urls, processes, seconds=180)  # a loaded machine starts slowly
         except RuntimeError as exc:
             tails = {name: (logs / f"{name}.log").read_text()[-3000:] for name in processes}
             raise RuntimeError(f"{exc}; service logs: {tails}") from exc
