@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 import holidays
 import httpx
 
+from barometer_cli.demo import answer_grid
 from shared.auth import Role, issue_token
 from shared.settings import ServiceSettings, default_data_dir
 
@@ -57,7 +58,6 @@ BASE_QUALITY, QUALITY_SPREAD, CERTIFIED_BONUS = 0.60, 0.13, 0.11
 CHANNEL_SHIFT = {"phone": 0.22, "social_network": 0.12, "website": 0.0, "email": -0.01,
                  "answering_machine": 0.05, "visit": 0.08, "letter": -0.14}  # fmt: skip
 REMOTE_CHANNELS = ("email", "phone", "letter", "website", "social_network", "answering_machine")
-MEASURED = ("delay_working_days", "duration_rings", "duration_seconds")
 WRITTEN = {"email": 5, "letter": 15, "social_network": 2}  # commitment in working days
 AUDITOR_WEEKLY_CAPACITY = 100
 SUBMIT_CHUNK = 500
@@ -229,19 +229,7 @@ def audit_of(
     and sequence, whatever the ids and planned days)."""
     rng = rng_for(seed, "audit", *spec.key, channel, sequence)
     p = min(0.98, max(0.02, spec.quality + CHANNEL_SHIFT.get(channel, 0) + rng.gauss(0, 0.08)))
-    answers = []
-    for item in items:
-        kind = item["answer_type"]
-        if kind in MEASURED or kind == "free_text":
-            continue
-        if kind == "yes_no":
-            value: Any = rng.random() < p
-        elif kind == "scale":
-            top = int(item["scale_max"])
-            value = max(0, min(top, round(rng.gauss(p * top, top / 5))))
-        else:  # counts (transfers, clicks): fewer is better
-            value = max(0, round(rng.gauss((1 - p) * 4, 1)))
-        answers.append({"item_code": item["code"], "value": value, "not_applicable": False})
+    answers = answer_grid(list(items), rng, p)  # the demo's careful auditor
     contacted = datetime.combine(planned_on, dt_time(10, 0), tzinfo=PARIS)
     evidence: dict[str, Any] = {"contacted_at": contacted.isoformat()}
     if channel in WRITTEN:
