@@ -24,7 +24,7 @@ def week_of(day: date) -> tuple[int, int]:
     return iso.year, iso.week
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AuditorProfile:
     id: uuid.UUID
     departement_code: str
@@ -34,7 +34,7 @@ class AuditorProfile:
     active: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OpenTask:
     id: uuid.UUID
     structure_id: uuid.UUID
@@ -60,7 +60,7 @@ class Workload:
         self.visited.add((auditor_id, site_id, channel))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unassigned:
     task_id: uuid.UUID
     reason: str
