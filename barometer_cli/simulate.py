@@ -599,7 +599,8 @@ class Stall:
 
 
 def auditor_plan(options: Options, specs: Sequence[StructureSpec]) -> list[dict[str, Any]]:
-    """Remote auditors enough for the busiest weeks (13 remote audits per structure over about
+    """Auditors of their own per edition (fieldwork never sends an auditor twice to a site on
+    one channel, editions included): remote ones enough for the busiest weeks (13 remote audits per structure over about
     20 weeks, a weekly capacity of 100, half of it used), and two residents per département
     with visits (the two visits of a site are made by two people)."""
     remote = max(6, math.ceil(13 * len(specs) / 20 / (AUDITOR_WEEKLY_CAPACITY / 2)))
@@ -607,13 +608,13 @@ def auditor_plan(options: Options, specs: Sequence[StructureSpec]) -> list[dict[
     visited = sorted({s.departement_code for s in specs
                       if "visits" in s.options and s.departement_code})  # fmt: skip
     plan = [
-        {"pseudonym": f"Simulation {options.seed} auditeur {i:05d}",
+        {"pseudonym": f"Simulation {options.year}-{options.seed} auditeur {i:05d}",
          "home_departement_code": departements[i % len(departements)] if departements else "75",
          "channels": list(REMOTE_CHANNELS), "weekly_capacity": AUDITOR_WEEKLY_CAPACITY}
         for i in range(remote)
     ]  # fmt: skip
     plan += [
-        {"pseudonym": f"Simulation {options.seed} visiteur {code} {n}",
+        {"pseudonym": f"Simulation {options.year}-{options.seed} visiteur {code} {n}",
          "home_departement_code": code, "channels": ["visit"],
          "weekly_capacity": AUDITOR_WEEKLY_CAPACITY}
         for code in visited for n in (1, 2)
