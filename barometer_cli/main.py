@@ -91,6 +91,21 @@ def _cmd_dev(args: argparse.Namespace) -> int:
     return run_dev(load_demo=not args.no_demo)
 
 
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from barometer_cli.simulate import DEFAULT_URLS, Options, SimulationError, run
+
+    urls = {name: getattr(args, f"{name}_url") or os.environ.get(f"{name.upper()}_URL") or url
+            for name, url in DEFAULT_URLS.items()}  # fmt: skip
+    options = Options(structures=args.structures, seed=args.seed, year=args.year,
+                      concurrency=args.concurrency, wait_scores=not args.no_wait)  # fmt: skip
+    try:
+        run(options, urls)
+    except SimulationError as exc:
+        print(f"simulate: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="barometer", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -149,6 +164,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--vintage", type=int, help="year of the data set (required with PATH; default: bundled)"
     )
     territories.set_defaults(func=_cmd_import_territories)
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="build a realistic edition through the running services' APIs (resumable)",
+        description="Structures on real territories, registrations, plans, assignments, "
+        "submissions and validations, deterministic for a seed; rerun to resume. Service URLs: "
+        "--<service>-url, else <SERVICE>_URL, else barometer dev's ports 8001-8004.",
+    )
+    simulate.add_argument(
+        "--structures", type=int, default=3_500, help="how many (35,000: national)"
+    )
+    simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument(
+        "--year", type=int, default=2027, help="the edition's year (one per year)"
+    )
+    simulate.add_argument("--concurrency", type=int, default=16, help="requests in flight")
+    simulate.add_argument("--no-wait", action="store_true", help="do not wait for the scores")
+    for name in ("registry", "fieldwork", "scoring", "reporting"):
+        simulate.add_argument(f"--{name}-url")
+    simulate.set_defaults(func=_cmd_simulate)
 
     token = commands.add_parser("token", help="print a development bearer token")
     token.add_argument("--role", required=True, choices=[r.value for r in Role])

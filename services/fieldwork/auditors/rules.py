@@ -3,6 +3,7 @@ tasks under every constraint (pure)."""
 
 from __future__ import annotations
 
+import heapq
 import unicodedata
 import uuid
 from collections import defaultdict
@@ -23,7 +24,7 @@ def week_of(day: date) -> tuple[int, int]:
     return iso.year, iso.week
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AuditorProfile:
     id: uuid.UUID
     departement_code: str
@@ -33,7 +34,7 @@ class AuditorProfile:
     active: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OpenTask:
     id: uuid.UUID
     structure_id: uuid.UUID
@@ -59,7 +60,7 @@ class Workload:
         self.visited.add((auditor_id, site_id, channel))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unassigned:
     task_id: uuid.UUID
     reason: str
@@ -106,22 +107,80 @@ def assign_automatically(
     tasks: Iterable[OpenTask], auditors: Sequence[AuditorProfile], workload: Workload
 ) -> tuple[dict[uuid.UUID, uuid.UUID], list[Unassigned]]:
     """Assign tasks in date order, each to the eligible auditor with the lightest load (then
-    the lightest week), so load stays balanced; `workload` is updated as tasks are given."""
+    the lightest week, then the smallest id), so load stays balanced; `workload` is updated as
+    tasks are given.
+
+    Each kind of task (channel, and département for a visit) has a heap of the auditors who do
+    it, keyed by (load, load this week, id): a task takes the first auditor of its heap that
+    is not linked to the structure, has not audited the site on the channel and has room this
+    week, so a national edition costs O(tasks x log(auditors)), not tasks x auditors. Keys
+    only grow, so a stale entry (its auditor took a task of another kind) is pushed back with
+    its current key when met; the heaps are rebuilt when the week changes."""
     assigned: dict[uuid.UUID, uuid.UUID] = {}
     refused: list[Unassigned] = []
     pool = sorted(auditors, key=lambda a: a.id)
+    by_id = {a.id: a for a in pool}
+    heaps: dict[tuple[str, str | None], list[tuple[int, int, uuid.UUID]]] = {}
+    current_week: tuple[int, int] | None = None
     for task in sorted(tasks, key=lambda t: (t.planned_on, t.channel, t.id)):
-        candidates, reason = _why_not(task, pool, workload)
-        if reason is not None:
-            refused.append(Unassigned(task.id, reason))
-            continue
         week = week_of(task.planned_on)
-        best = min(
-            candidates, key=lambda a: (workload.total[a.id], workload.per_week[(a.id, week)])
-        )
-        assigned[task.id] = best.id
-        workload.add(best.id, task.site_id, task.channel, task.planned_on)
+        if week != current_week:
+            heaps.clear()
+            current_week = week
+        kind = (task.channel, task.departement_code if task.channel == "visit" else None)
+        heap = heaps.get(kind)
+        if heap is None:
+            heap = heaps[kind] = [
+                (workload.total[a.id], workload.per_week[(a.id, week)], a.id)
+                for a in pool
+                if a.active
+                and task.channel in a.channels
+                and (task.channel != "visit" or a.departement_code == task.departement_code)
+                and workload.per_week[(a.id, week)] < a.weekly_capacity
+            ]
+            heapq.heapify(heap)
+        chosen = _first_free(heap, task, by_id, workload, week)
+        if chosen is None:
+            _, reason = _why_not(task, pool, workload)
+            refused.append(Unassigned(task.id, reason or "no auditor is free"))
+            continue
+        assigned[task.id] = chosen
+        workload.add(chosen, task.site_id, task.channel, task.planned_on)
+        heapq.heappush(heap, (workload.total[chosen], workload.per_week[(chosen, week)], chosen))
     return assigned, refused
+
+
+def _first_free(
+    heap: list[tuple[int, int, uuid.UUID]],
+    task: OpenTask,
+    by_id: dict[uuid.UUID, AuditorProfile],
+    workload: Workload,
+    week: tuple[int, int],
+) -> uuid.UUID | None:
+    """Pop the lightest auditor who may take the task; the ones passed over for this task
+    only (linked, already on the site) go back, the full ones stay out for the week."""
+    passed: list[tuple[int, int, uuid.UUID]] = []
+    chosen = None
+    while heap:
+        total, this_week, auditor_id = heapq.heappop(heap)
+        now = (workload.total[auditor_id], workload.per_week[(auditor_id, week)])
+        if (total, this_week) != now:  # stale: it took a task of another kind meanwhile
+            heapq.heappush(heap, (*now, auditor_id))
+            continue
+        auditor = by_id[auditor_id]
+        if this_week >= auditor.weekly_capacity:
+            continue  # full until the week changes (the heaps are rebuilt then)
+        if (
+            task.structure_id in auditor.linked_structures
+            or (auditor_id, task.site_id, task.channel) in workload.visited
+        ):
+            passed.append((total, this_week, auditor_id))
+            continue
+        chosen = auditor_id
+        break
+    for entry in passed:
+        heapq.heappush(heap, entry)
+    return chosen
 
 
 def manual_assignment_problem(

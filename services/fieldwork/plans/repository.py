@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, distinct, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -145,3 +145,20 @@ async def insert_tasks(session: AsyncSession, records: Sequence[tuple[Any, ...]]
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
     await driver.copy_records_to_table("audit_tasks", records=records, columns=TASK_COLUMNS)
+
+
+async def progress(session: AsyncSession, edition_id: uuid.UUID) -> tuple[int, int, dict[str, int]]:
+    """(sites planned, their structures, tasks per status) of an edition."""
+    sites, structures = (
+        await session.execute(
+            select(func.count(), func.count(distinct(SitePlan.structure_id))).where(
+                SitePlan.edition_id == edition_id
+            )
+        )
+    ).one()
+    rows = await session.execute(
+        select(AuditTask.status, func.count())
+        .where(AuditTask.edition_id == edition_id)
+        .group_by(AuditTask.status)
+    )
+    return int(sites), int(structures), {status: int(n) for status, n in rows.all()}

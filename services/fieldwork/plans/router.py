@@ -11,6 +11,7 @@ from services.fieldwork.plans import service
 from services.fieldwork.plans.schemas import (
     EditionSettingsIn,
     EditionSettingsOut,
+    ProgressOut,
     QuotaOut,
     ReplanIn,
     ReplanOut,
@@ -89,3 +90,16 @@ async def replan_site(
         fallback_year=datetime.now(UTC).year,
     )  # fmt: skip
     return ReplanOut(sites=sites, tasks_planned=tasks)
+
+
+@router.get(
+    "/editions/{edition_id}/fieldwork-progress",
+    response_model=ProgressOut,
+    dependencies=[Operator],
+)
+async def get_progress(edition_id: uuid.UUID, session: SessionDep) -> ProgressOut:
+    """Sites and structures planned, and the edition's tasks per status."""
+    sites, structures, tasks = await service.progress(session, edition_id)
+    return ProgressOut(
+        edition_id=edition_id, sites_planned=sites, structures_planned=structures, tasks=tasks
+    )

@@ -49,3 +49,10 @@ class ReplanIn(Input):
 class ReplanOut(BaseModel):
     sites: int
     tasks_planned: int
+
+
+class ProgressOut(BaseModel):
+    edition_id: uuid.UUID
+    sites_planned: int
+    structures_planned: int
+    tasks: dict[str, int] = Field(description="tasks per status (statuses with none left out)")

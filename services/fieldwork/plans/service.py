@@ -347,3 +347,9 @@ async def update_settings(
         raise Unprocessable("appeal_closes_on is before appeal_opens_on")
     await session.flush()
     return edition
+
+
+async def progress(session: AsyncSession, edition_id: uuid.UUID) -> tuple[int, int, dict[str, int]]:
+    """How far the edition's fieldwork is: sites and structures planned, tasks per status."""
+    await get_settings(session, edition_id)
+    return await repository.progress(session, edition_id)

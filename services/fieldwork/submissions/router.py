@@ -12,6 +12,10 @@ from services.fieldwork.grids.schemas import GridOut
 from services.fieldwork.submissions import service
 from services.fieldwork.submissions.schemas import (
     AnswerOut,
+    BulkSubmissionsIn,
+    BulkSubmittedOut,
+    BulkValidatedOut,
+    BulkValidationsIn,
     SubmissionIn,
     SubmissionOut,
     TaskDetailOut,
@@ -73,3 +77,36 @@ async def validate_task(
 ) -> TaskOut:
     task = await service.validate(session, runtime.outbox, task_id, principal)
     return TaskOut.model_validate(task, from_attributes=True)
+
+
+# Bulk forms: an auditor's audits captured offline, a validation session over many tasks.
+# 500 submissions of a 15-item grid are about 1 MB of JSON: the route allows 4 MB.
+BULK_MAX_BYTES = 4 * 1024 * 1024
+
+
+@router.post("/me/submissions", response_model=BulkSubmittedOut, max_body_size=BULK_MAX_BYTES)
+async def submit_many(
+    body: BulkSubmissionsIn, principal: Auditor, session: SessionDep, runtime: RuntimeDep
+) -> BulkSubmittedOut:
+    """Submit up to 500 of one's own tasks at once, all or nothing: a task not found (404),
+    not one's own (403), or not submittable from its status (409) is named; a submission that
+    does not fit its grid is a 422 listing, per index, its problems."""
+    done = await service.submit_many(session, runtime.outbox, principal, body.submissions)
+    return BulkSubmittedOut(submitted=done.submitted, validated=done.validated)
+
+
+@router.post("/editions/{edition_id}/validations", response_model=BulkValidatedOut)
+async def validate_many(
+    edition_id: uuid.UUID,
+    body: BulkValidationsIn,
+    principal: Operator,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> BulkValidatedOut:
+    """Validate up to 2,000 submitted tasks of the edition at once, all or nothing: tasks not
+    in the edition are a 404, tasks not submitted a 409 naming them; each validated task is
+    announced (`fieldwork.audit.validated.v2`) in the same transaction."""
+    count = await service.validate_many(
+        session, runtime.outbox, edition_id, body.task_ids, principal
+    )
+    return BulkValidatedOut(validated=count)

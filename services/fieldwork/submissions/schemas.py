@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -46,6 +47,31 @@ class SubmissionIn(Input):
     answers: list[AnswerIn] = Field(max_length=200)
     evidence: EvidenceIn
     remarks: Text | None = Field(default=None, max_length=5000)
+
+
+BULK_MAX_SUBMISSIONS = 500
+BULK_MAX_VALIDATIONS = 2000
+
+
+class BulkSubmissionIn(SubmissionIn):
+    task_id: uuid.UUID
+
+
+class BulkSubmissionsIn(Input):
+    submissions: list[BulkSubmissionIn] = Field(min_length=1, max_length=BULK_MAX_SUBMISSIONS)
+
+
+class BulkSubmittedOut(BaseModel):
+    submitted: int
+    validated: int = Field(description="validated at once (the edition's auto_validate)")
+
+
+class BulkValidationsIn(Input):
+    task_ids: list[uuid.UUID] = Field(min_length=1, max_length=BULK_MAX_VALIDATIONS)
+
+
+class BulkValidatedOut(BaseModel):
+    validated: int
 
 
 class AnswerOut(BaseModel):

@@ -20,6 +20,16 @@ async def get(session: AsyncSession, task_id: uuid.UUID, *, lock: bool = False) 
     return found
 
 
+async def get_many(
+    session: AsyncSession, task_ids: Sequence[uuid.UUID], *, lock: bool = False
+) -> dict[uuid.UUID, AuditTask]:
+    """The tasks found among `task_ids` (locked in id order, so two bulks never deadlock)."""
+    query = select(AuditTask).where(AuditTask.id.in_(task_ids)).order_by(AuditTask.id)
+    if lock:
+        query = query.with_for_update()
+    return {t.id: t for t in await session.scalars(query)}
+
+
 async def site_plan(session: AsyncSession, task: AuditTask) -> SitePlan:
     return await session.get_one(SitePlan, (task.edition_id, task.site_id))
 
@@ -53,6 +63,30 @@ async def replace_answers(
     await session.execute(delete(TaskAnswer).where(TaskAnswer.task_id == task_id))
     if rows:
         await session.execute(insert(TaskAnswer), [{"task_id": task_id, **r} for r in rows])
+
+
+async def answers_of(
+    session: AsyncSession, task_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[TaskAnswer]]:
+    rows = await session.scalars(
+        select(TaskAnswer)
+        .where(TaskAnswer.task_id.in_(task_ids))
+        .order_by(TaskAnswer.task_id, TaskAnswer.position)
+    )
+    found: dict[uuid.UUID, list[TaskAnswer]] = {}
+    for row in rows:
+        found.setdefault(row.task_id, []).append(row)
+    return found
+
+
+async def replace_answers_of(
+    session: AsyncSession, rows_by_task: dict[uuid.UUID, list[dict[str, Any]]]
+) -> None:
+    """Several tasks' answers replaced: one delete, one multi-row insert."""
+    await session.execute(delete(TaskAnswer).where(TaskAnswer.task_id.in_(list(rows_by_task))))
+    rows = [{"task_id": task, **r} for task, answers in rows_by_task.items() for r in answers]
+    if rows:
+        await session.execute(insert(TaskAnswer), rows)
 
 
 async def page(

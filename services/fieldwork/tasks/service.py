@@ -41,6 +41,14 @@ def ensure_may_read(task: AuditTask, principal: Principal) -> None:
         ensure_assigned_auditor(task, principal)
 
 
+def can(task: AuditTask, action: str) -> bool:
+    try:
+        next_status(action, TaskStatus(task.status))
+    except IllegalTransition:
+        return False
+    return True
+
+
 def ensure_can(task: AuditTask, action: str) -> None:
     """409 when the action is illegal from the task's status (checked before other work)."""
     try:

@@ -11,6 +11,8 @@ from services.registry.common import Code
 from services.registry.offers.schemas import QuoteOut
 from services.registry.registrations import service
 from services.registry.registrations.schemas import (
+    BulkRegisteredOut,
+    BulkRegistrationsIn,
     DecisionIn,
     RegistrationIn,
     RegistrationOut,
@@ -43,6 +45,33 @@ async def register(
     registration per structure, the sites (the principal one always) and the options the offer
     allows. The stratum is derived from the edition's rules."""
     return await idem.once(service.register(session, principal, edition_id, body), status_code=201)
+
+
+@router.post(
+    BASE + "/bulk",
+    status_code=201,
+    summary="Register (and accept) up to 1,000 structures at once (the operator's panel)",
+)
+async def register_many(
+    edition_id: uuid.UUID,
+    body: BulkRegistrationsIn,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Operator,
+    idem: IdempotencyDep,
+) -> BulkRegisteredOut:
+    """All or nothing, under the same checks as one registration: a 422 lists each refused
+    item (`index`, `structure_id`, `type`, `detail`); with `accept: true` each registration is
+    also accepted and announced (`registry.registration.accepted.v2`), a 409 `cap-reached`
+    when the panel does not fit the edition's cap."""
+
+    async def work() -> BulkRegisteredOut:
+        made = await service.register_many(
+            session, runtime.outbox, principal, edition_id, body.items, accept=body.accept
+        )
+        return BulkRegisteredOut(registrations=made)
+
+    return await idem.once(work(), status_code=201)
 
 
 @router.get(BASE, summary="List an edition's registrations, oldest first")

@@ -37,6 +37,20 @@ class RegistrationIn(Input):
         return self
 
 
+BULK_MAX_REGISTRATIONS = 1000
+
+
+class BulkRegistrationsIn(Input):
+    """The operator's panel: structures registered together (and accepted, with `accept`)."""
+
+    items: list[RegistrationIn] = Field(min_length=1, max_length=BULK_MAX_REGISTRATIONS)
+    accept: bool = Field(default=False, description="Accept them too (one event each).")
+
+
+class BulkRegisteredOut(Documented):
+    registrations: list[RegistrationOut]
+
+
 class RegistrationPatch(Input):
     """The operator adjusts a registration under review (e.g. adds a line on request)."""
 

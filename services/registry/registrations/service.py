@@ -50,7 +50,7 @@ from shared.contracts.registry import (
     RegistrationWithdrawnV1,
     SiteV2,
 )
-from shared.errors import Conflict, NotFound, Unprocessable
+from shared.errors import Conflict, NotFound, ProblemError, Unprocessable
 from shared.outbox import Outbox
 from shared.pagination import Page, PageParams, paginate
 
@@ -132,9 +132,20 @@ async def register(
     session: AsyncSession, principal: Principal, edition_id: uuid.UUID, body: RegistrationIn
 ) -> RegistrationOut:
     ensure_acts_for_structure(principal, body.structure_id)
-    by_operator = principal.role is Role.OPERATOR
     # Locking the edition serialises registrations against a status change.
     edition = await editions.find_edition(session, edition_id, for_update=True)
+    registration = await _new_registration(session, principal, edition, body)
+    await session.flush()
+    await session.refresh(registration, ["created_at"])
+    return registration_out(registration)
+
+
+async def _new_registration(
+    session: AsyncSession, principal: Principal, edition: Edition, body: RegistrationIn
+) -> Registration:
+    """A checked registration added to the session (eligibility, one per structure, sites,
+    offer and options, stratum), or the problem that forbids it."""
+    by_operator = principal.role is Role.OPERATOR
     structure = await structures.get_structure(session, body.structure_id)
     if structure is None:
         raise Unprocessable(f"unknown structure {body.structure_id}", field="structure_id")
@@ -177,9 +188,53 @@ async def register(
         stratum_label=rule.label if rule else None,
     )
     session.add(registration)
+    return registration
+
+
+async def register_many(
+    session: AsyncSession,
+    outbox: Outbox,
+    principal: Principal,
+    edition_id: uuid.UUID,
+    items: Sequence[RegistrationIn],
+    *,
+    accept: bool,
+) -> list[RegistrationOut]:
+    """The operator's panel at once, in one transaction under one lock of the edition, all or
+    nothing: every registration is checked as one by one (a 422 lists each refused item with
+    its index, type and reason); with `accept`, each is accepted (cap checked for the whole
+    panel) and announced like a single acceptance."""
+    edition = await editions.find_edition(session, edition_id, for_update=True)
+    if len({i.structure_id for i in items}) != len(items):
+        raise Unprocessable("a structure is registered twice in this request", field="items")
+    made: list[Registration] = []
+    refused: list[dict[str, object]] = []
+    for index, item in enumerate(items):
+        try:
+            made.append(await _new_registration(session, principal, edition, item))
+        except ProblemError as exc:
+            refused.append({"index": index, "structure_id": str(item.structure_id),
+                            "type": exc.slug, "detail": exc.detail, **exc.extensions})  # fmt: skip
+    if refused:
+        raise Unprocessable(
+            f"{len(refused)} of {len(items)} registrations refused: nothing was registered",
+            items=refused,
+        )
+    now = datetime.now(UTC)  # one instant for the panel (no read-back per row)
+    for registration in made:
+        registration.created_at = now
     await session.flush()
-    await session.refresh(registration, ["created_at"])
-    return registration_out(registration)
+    if accept:
+        if edition.max_accepted is not None and not has_room(
+            await repo.count_accepted(session, edition.id) + len(made) - 1, edition.max_accepted
+        ):
+            raise CapReached(
+                f"edition {edition.year} accepts {edition.max_accepted} participants: "
+                f"{len(made)} more do not fit"
+            )
+        for registration in made:
+            await _accept(session, outbox, edition, registration)
+    return [registration_out(r) for r in made]
 
 
 async def find_registration(
