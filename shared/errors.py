@@ -258,6 +258,8 @@ def document_problems(
             codes |= {code for code in responses if code.startswith("4")}
             for code in sorted(codes):
                 response = responses.setdefault(code, {})
+                if code != "422" and "content" in response:
+                    continue  # the route documents its own error body (e.g. OAuth's RFC 6749)
                 if code == "422" or "description" not in response:
                     response["description"] = _PROBLEMS.get(code, "Refused (problem details).")
                 response["content"] = {PROBLEM_JSON: {"schema": ref}}

@@ -146,6 +146,7 @@ ROUTES: dict[tuple[str, str, str], dict[str, str | int]] = {
     ("registry", "POST", f"/v1/editions/{E}/registrations/{R}/refuse"): OPERATOR,
     ("registry", "POST", f"/v1/editions/{E}/registrations/{R}/waitlist"): OPERATOR,
     ("registry", "POST", f"/v1/editions/{E}/registrations/{R}/withdraw"): OWN_STRUCTURE,
+    ("registry", "POST", f"/v1/editions/{E}/registrations/bulk"): OPERATOR,
     ("registry", "POST", "/v1/clients"): OPERATOR,
     ("registry", "GET", "/v1/clients"): OPERATOR,
     ("registry", "GET", "/v1/clients/{client_id}"): OPERATOR,
@@ -193,6 +194,9 @@ ROUTES: dict[tuple[str, str, str], dict[str, str | int]] = {
     ("fieldwork", "GET", f"/v1/tasks/{T}"): OWN_TASK,
     ("fieldwork", "POST", f"/v1/tasks/{T}/submission"): AUDITOR_SUBMISSION,
     ("fieldwork", "POST", f"/v1/tasks/{T}/validate"): OPERATOR,
+    ("fieldwork", "POST", "/v1/me/submissions"): AUDITOR_SELF,  # an empty body: 422 for both
+    ("fieldwork", "POST", f"/v1/editions/{E}/validations"): OPERATOR,
+    ("fieldwork", "GET", f"/v1/editions/{E}/fieldwork-progress"): OPERATOR,
     ("fieldwork", "GET", f"/v1/editions/{E}/structures/{S}/audits"): OWN_STRUCTURE,
     ("fieldwork", "GET", f"/v1/editions/{E}/structures/{S}/appeals"): OWN_STRUCTURE,
     ("fieldwork", "POST", f"/v1/tasks/{T}/appeals"): STRUCTURE_OWN_TASK,

@@ -143,6 +143,14 @@ async def test_announced_figures_read_as_the_contract_and_equal_the_stored_ones(
                 )
             ).scalars()
             announced = [parse_event(row.encode()) for row in rows]
+            result = await session.execute(
+                text(
+                    "SELECT structure_id, version FROM structure_scores "
+                    "WHERE edition_id = :e AND generation = :g"
+                ),
+                {"e": edition_id, "g": generation},
+            )
+            versions: dict[uuid.UUID, int] = {row[0]: row[1] for row in result.all()}
     finally:
         await engine.dispose()
     last_structures: dict[uuid.UUID, StructureFiguresV1] = {}
@@ -159,7 +167,8 @@ async def test_announced_figures_read_as_the_contract_and_equal_the_stored_ones(
         assert last_structures[structure_id] == StructureFiguresV1.model_validate(
             {"structure_id": structure_id, "stratum_code": stored["stratum_code"],
              "structure_type": stored["structure_type"], "certified": stored["certified"],
-             "audits": stored["audits"], "score": stored["score"], "channels": f["channels"],
+             "audits": stored["audits"], "score": stored["score"],
+             "version": versions[structure_id], "channels": f["channels"],
              "sites": f["sites"], "criteria": f["criterion"],
              "journey_steps": f["journey_step"], "items": f["item"]}
         )  # fmt: skip

@@ -43,12 +43,18 @@ BULK_MAX_REGISTRATIONS = 1000
 class BulkRegistrationsIn(Input):
     """The operator's panel: structures registered together (and accepted, with `accept`)."""
 
-    items: list[RegistrationIn] = Field(min_length=1, max_length=BULK_MAX_REGISTRATIONS)
+    items: list[RegistrationIn] = Field(
+        min_length=1,
+        max_length=BULK_MAX_REGISTRATIONS,
+        description="The registrations, each as the single registration route takes it.",
+    )
     accept: bool = Field(default=False, description="Accept them too (one event each).")
 
 
 class BulkRegisteredOut(Documented):
-    registrations: list[RegistrationOut]
+    registrations: list[RegistrationOut] = Field(
+        description="The registrations made, in the order of the request's items."
+    )
 
 
 class RegistrationPatch(Input):
