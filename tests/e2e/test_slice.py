@@ -120,8 +120,8 @@ async def test_nats_killed_during_validations_loses_and_duplicates_nothing(
     by_channel: dict[str, list[Decimal]] = {}
     for s in scores:
         by_channel.setdefault(s["channel"], []).append(Decimal(s["score_exact"]))
-    channel_means = [sum(v) / len(v) for v in by_channel.values()]
-    mean = sum(channel_means) / len(channel_means)
+    channel_means = [sum(v, Decimal(0)) / len(v) for v in by_channel.values()]
+    mean = sum(channel_means, Decimal(0)) / len(channel_means)
     assert abs(Decimal(str(card["overall"]["score"])) - mean) <= Decimal("0.005")
     for name in system.urls:  # every service is ready again, none was restarted
         assert system.processes[name].poll() is None

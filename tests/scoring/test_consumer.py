@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import nats
 
 from services.scoring.app import create_app
+from services.scoring.settings import ScoringSettings
 from shared.contracts.fieldwork import AnswerV1, AuditValidatedV1, GridItemV1, GridV1
 from shared.events import new_event
+from tests.conftest import SettingsFactory
 from tests.helpers import eventually, running
 
 
@@ -43,8 +46,12 @@ def validated_audit(structure_id: uuid.UUID, edition_id: uuid.UUID) -> AuditVali
     )
 
 
-async def test_validated_audit_is_scored_and_announced(make_settings, token, nats_url) -> None:
-    app = create_app(make_settings("scoring"))
+async def test_validated_audit_is_scored_and_announced(
+    make_settings: SettingsFactory, token: Callable[..., dict[str, str]], nats_url: str
+) -> None:
+    settings = make_settings("scoring")
+    assert isinstance(settings, ScoringSettings)
+    app = create_app(settings)
     edition_id, structure_id = uuid.uuid4(), uuid.uuid4()
     payload = validated_audit(structure_id, edition_id)
     event = new_event(payload, edition=edition_id)
@@ -84,7 +91,7 @@ async def publish(js, payload, edition_id=None) -> uuid.UUID:  # type: ignore[no
 
 
 async def test_v2_audits_wait_for_their_grid_and_poison_is_dead_lettered(
-    make_settings, token, nats_url
+    make_settings: SettingsFactory, token: Callable[..., dict[str, str]], nats_url: str
 ) -> None:
     """Audits before their grid wait (parked), then count; a malformed event and an audit that
     does not fit its grid are dead-lettered and listed, the others scored; one is replayed."""
@@ -92,7 +99,9 @@ async def test_v2_audits_wait_for_their_grid_and_poison_is_dead_lettered(
 
     from tests.scoring.factory import audit, grid, structure, voice
 
-    app = create_app(make_settings("scoring", group_refresh_seconds=0))
+    settings = make_settings("scoring", group_refresh_seconds=0)
+    assert isinstance(settings, ScoringSettings)
+    app = create_app(settings)
     edition_id = uuid.uuid4()
     rng = random.Random(5)
     s = structure(edition_id, 0)

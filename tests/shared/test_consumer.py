@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import nats
 from nats.js import JetStreamContext
+from nats.js.api import ConsumerInfo
 from nats.js.errors import NotFoundError
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,7 +76,7 @@ async def with_consumer(
 
 async def no_pending(js: JetStreamContext, consumer: EventConsumer) -> bool:
     try:
-        info = await js.consumer_info(consumer.stream, consumer.durable)
+        info: ConsumerInfo = await js.consumer_info(consumer.stream, consumer.durable)
     except NotFoundError:  # the consumer task has not created it yet
         return False
     return info.num_pending == 0 and info.num_ack_pending == 0
