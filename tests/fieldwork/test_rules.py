@@ -113,8 +113,10 @@ def test_every_default_grid_loads_with_8_to_20_items() -> None:
     # The Marianne commitments: 5 rings, e-mail within 5 working days, letter within 15.
     assert by_code["phone_rings"].rule is not None
     assert by_code["phone_rings"].rule.curve[0].up_to == 5
-    assert by_code["email_reply_delay"].rule.curve[0].up_to == 5  # type: ignore[union-attr]
-    assert by_code["letter_reply_delay"].rule.curve[0].up_to == 15  # type: ignore[union-attr]
+    assert by_code["email_reply_delay"].rule is not None
+    assert by_code["email_reply_delay"].rule.curve[0].up_to == 5
+    assert by_code["letter_reply_delay"].rule is not None
+    assert by_code["letter_reply_delay"].rule.curve[0].up_to == 15
     assert by_code["phone_agent_named"].answer_type == "yes_no"
 
 

@@ -7,6 +7,7 @@ import random
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -68,7 +69,7 @@ async def test_settings_rescore_pagination_and_replay(
         assert started.json()["status"] == "running"
         assert started.json()["total"] == 5
 
-        async def done() -> dict | None:  # type: ignore[type-arg]
+        async def done() -> dict[str, Any] | None:
             body = (await client.get(f"{base}/rescore", headers=operator)).json()
             return body if body["status"] == "done" else None
 

@@ -7,11 +7,14 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import nats
+from nats.js import JetStreamContext
 
 from services.scoring.app import create_app
 from services.scoring.settings import ScoringSettings
+from shared.contracts import Payload
 from shared.contracts.fieldwork import AnswerV1, AuditValidatedV1, GridItemV1, GridV1
 from shared.events import new_event
 from tests.conftest import SettingsFactory
@@ -83,7 +86,9 @@ async def test_validated_audit_is_scored_and_announced(
     await nc.close()
 
 
-async def publish(js, payload, edition_id=None) -> uuid.UUID:  # type: ignore[no-untyped-def]
+async def publish(
+    js: JetStreamContext, payload: Payload, edition_id: uuid.UUID | None = None
+) -> uuid.UUID:
     event = new_event(payload, edition=edition_id)
     await js.publish(event.subject, event.model_dump_json().encode(),
                      headers={"Nats-Msg-Id": str(event.id)})  # fmt: skip
@@ -118,7 +123,7 @@ async def test_v2_audits_wait_for_their_grid_and_poison_is_dead_lettered(
         for _ in range(3):
             await publish(js, voice(edition_id, s, "kiosk_feedback", rng), edition_id)
 
-        async def parked() -> dict | None:  # type: ignore[type-arg]
+        async def parked() -> dict[str, Any] | None:
             r = await client.get(f"/v1/editions/{edition_id}/audits", headers=operator)
             items = r.json()["items"] if r.status_code == 200 else []
             return r.json() if len(items) == 2 else None
@@ -132,7 +137,7 @@ async def test_v2_audits_wait_for_their_grid_and_poison_is_dead_lettered(
         unfit.answers[0] = unfit.answers[0].model_copy(update={"value": Decimal(3)})
         await publish(js, unfit, edition_id)
 
-        async def structure_scored() -> dict | None:  # type: ignore[type-arg]
+        async def structure_scored() -> dict[str, Any] | None:
             r = await client.get(
                 f"/v1/editions/{edition_id}/structures/{s['structure_id']}", headers=operator
             )
@@ -148,7 +153,7 @@ async def test_v2_audits_wait_for_their_grid_and_poison_is_dead_lettered(
         assert Decimal(str(body["score"])) == mean.quantize(Decimal("1e-10"))
         assert body["figures"]["channels"]["email"]["audits"] == 2
 
-        async def dead() -> list | None:  # type: ignore[type-arg]
+        async def dead() -> list[dict[str, Any]] | None:
             r = await client.get("/v1/dead-letters", headers=operator)
             return r.json()["items"] if len(r.json()["items"]) == 2 else None
 
@@ -165,7 +170,7 @@ async def test_v2_audits_wait_for_their_grid_and_poison_is_dead_lettered(
         assert sample["structures"] == 1
         assert Decimal(sample["figures"]["mean"]) == Decimal(str(body["score"]))
 
-        async def perceived() -> dict | None:  # type: ignore[type-arg]
+        async def perceived() -> dict[str, Any] | None:
             r = await client.get(f"/v1/editions/{edition_id}/perceived-quality", headers=operator)
             items = r.json()["items"]
             return items[0] if items and items[0]["responses"] == 3 else None
@@ -174,12 +179,12 @@ async def test_v2_audits_wait_for_their_grid_and_poison_is_dead_lettered(
         assert quality["published"] is False  # 3 answers, under the default minimum of 30
         assert quality["satisfaction_index"] is None
 
-        seen: dict[str, object] = {}
+        seen: dict[str, Any] = {}
         while "structure" not in seen:
             message = await updates.next_msg(timeout=10)
             payload = json.loads(message.data)["payload"]
             for st in payload["structures"]:
                 if st["structure_id"] == str(s["structure_id"]) and st["audits"] == 2:
                     seen["structure"] = st
-        assert Decimal(seen["structure"]["score"]) == Decimal(str(body["score"]))  # type: ignore[index]
+        assert Decimal(seen["structure"]["score"]) == Decimal(str(body["score"]))
     await nc.close()

@@ -4,7 +4,7 @@ growing delay, nothing is dead-lettered, everything is applied once when the dat
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -91,7 +91,7 @@ async def test_a_database_outage_is_waited_out_without_dead_letters(
         await asyncio.to_thread(pg.stop)
 
 
-async def _count_is(probe, n: int) -> bool:  # type: ignore[no-untyped-def]
+async def _count_is(probe: Callable[[], Awaitable[int]], n: int) -> bool:
     try:
         return bool(await probe() == n)
     except Exception:  # the database is still starting
