@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import nats
 from nats.js import JetStreamContext
@@ -41,7 +42,7 @@ async def record_effect(session: AsyncSession, envelope: EventEnvelope, payload:
     )
 
 
-def consumer_for(p: Plumbing, handler: EventHandler, **options: float) -> EventConsumer:
+def consumer_for(p: Plumbing, handler: EventHandler, **options: Any) -> EventConsumer:
     return EventConsumer(
         durable=f"test-{uuid.uuid4().hex[:8]}",
         producer="registry",
@@ -51,7 +52,7 @@ def consumer_for(p: Plumbing, handler: EventHandler, **options: float) -> EventC
         bus=p.bus,
         nak_delay=0.1,
         fetch_timeout=0.2,
-        **options,  # type: ignore[arg-type]
+        **options,
     )
 
 
