@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from nats.js.api import ConsumerInfo
 
 from barometer_cli.catalog import SERVICES
 from shared.auth import Role, issue_token
@@ -335,7 +336,8 @@ async def build_world(
     await fw.call("POST", f"/v1/tasks/{task['id']}/assign", json={"auditor_id": auditor_a})
 
     async def opted_in() -> bool:  # the registry's event reached fieldwork
-        info = await fw.js.consumer_info("REGISTRY", "fieldwork-opt-ins")
+        info: ConsumerInfo = await fw.js.consumer_info("REGISTRY", "fieldwork-opt-ins")
+        assert info.delivered is not None
         return info.num_pending == 0 and info.num_ack_pending == 0 and info.delivered.stream_seq > 0
 
     await eventually(opted_in)

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 import httpx
 import nats
+from nats.js.api import ConsumerInfo
 
 from barometer_cli.dev import wait_ready
 from barometer_cli.embedded import free_port, stop_process
@@ -113,7 +114,7 @@ async def test_sigterm_under_load_loses_no_request_and_no_event(
             await eventually(lambda: _at_least(database_url, inbox, REGISTRATIONS), within=120)
 
             async def drained() -> bool:
-                info = await js.consumer_info("REGISTRY", "fieldwork-registry")
+                info: ConsumerInfo = await js.consumer_info("REGISTRY", "fieldwork-registry")
                 return info.num_pending == 0 and info.num_ack_pending == 0
 
             await eventually(drained, within=60)

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +96,7 @@ async def under_load(system: System, pg: EmbeddedPostgres, token: Headers) -> No
     structures = [await api.register(edition_id, "Mairie de Brest", "29019")]
     tasks = []
     for s in structures:
-        tasks += await eventually(lambda s=s: api.tasks(edition_id, s["id"]))  # type: ignore[misc]
+        tasks += await eventually(partial(api.tasks, edition_id, s["id"]))
     auditors = [await api.auditor(f"P{n}") for n in range(1, 5)]
     validated: list[str] = []
     created: list[str] = []

@@ -8,6 +8,7 @@ import asyncio
 import random
 import uuid
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from tests.e2e.api import Api, Headers, all_yes, new_edition, random_answers
@@ -27,9 +28,7 @@ async def test_the_slice_through_the_four_services(system: System, token: Header
 
     plans = {}
     for structure in (nantes, rennes, pornic):
-        plans[structure["id"]] = await eventually(
-            lambda s=structure: api.tasks(edition_id, s["id"])  # type: ignore[misc]
-        )
+        plans[structure["id"]] = await eventually(partial(api.tasks, edition_id, structure["id"]))
         assert len(plans[structure["id"]]) == 13  # 4 e-mails, 4 calls, 1 machine, 3 letters, 1 site
 
     auditor = await api.auditor("A1")
@@ -120,8 +119,8 @@ async def test_nats_killed_during_validations_loses_and_duplicates_nothing(
     by_channel: dict[str, list[Decimal]] = {}
     for s in scores:
         by_channel.setdefault(s["channel"], []).append(Decimal(s["score_exact"]))
-    channel_means = [sum(v) / len(v) for v in by_channel.values()]
-    mean = sum(channel_means) / len(channel_means)
+    channel_means = [sum(v, Decimal(0)) / len(v) for v in by_channel.values()]
+    mean = sum(channel_means, Decimal(0)) / len(channel_means)
     assert abs(Decimal(str(card["overall"]["score"])) - mean) <= Decimal("0.005")
     for name in system.urls:  # every service is ready again, none was restarted
         assert system.processes[name].poll() is None

@@ -15,6 +15,7 @@ import httpx
 import nats
 import pytest
 from nats.js import JetStreamContext
+from nats.js.api import ConsumerInfo
 
 from services.fieldwork.app import create_app
 from shared.contracts.registry import (
@@ -185,7 +186,7 @@ class Fieldwork:
         )  # fmt: skip
 
         async def probe() -> bool:
-            info = await self.js.consumer_info("REGISTRY", "fieldwork-opt-ins")
+            info: ConsumerInfo = await self.js.consumer_info("REGISTRY", "fieldwork-opt-ins")
             return info.num_pending == 0 and info.num_ack_pending == 0
 
         await eventually(probe)
@@ -194,7 +195,7 @@ class Fieldwork:
         """Every REGISTRY message delivered so far has been handled and acknowledged."""
 
         async def probe() -> bool:
-            info = await self.js.consumer_info("REGISTRY", "fieldwork-registry")
+            info: ConsumerInfo = await self.js.consumer_info("REGISTRY", "fieldwork-registry")
             return info.num_pending == 0 and info.num_ack_pending == 0
 
         await eventually(probe)

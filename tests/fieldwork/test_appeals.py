@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from typing import Any
 
 from tests.fieldwork.conftest import Fieldwork, registration_v2
 from tests.helpers import eventually
@@ -93,7 +94,7 @@ async def test_an_appeal_upheld_and_one_rejected(fw: Fieldwork) -> None:
     assert all(d["audit_id"] == task["id"] and "reason" not in d for d in decided)
 
 
-async def _at_least(fw: Fieldwork, count: int) -> list[dict[str, object]] | None:
+async def _at_least(fw: Fieldwork, count: int) -> list[dict[str, Any]] | None:
     events = await fw.stream("fieldwork.audit.validated.v2")
     return events if len(events) >= count else None
 

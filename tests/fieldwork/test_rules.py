@@ -25,6 +25,7 @@ from services.fieldwork.grids.rules import GridFileError, parse_grid
 from services.fieldwork.grids.service import shipped_grids
 from services.fieldwork.plans.rules import (
     DEFAULT_QUOTAS,
+    PlannedTask,
     PlanningError,
     Window,
     default_windows,
@@ -112,8 +113,10 @@ def test_every_default_grid_loads_with_8_to_20_items() -> None:
     # The Marianne commitments: 5 rings, e-mail within 5 working days, letter within 15.
     assert by_code["phone_rings"].rule is not None
     assert by_code["phone_rings"].rule.curve[0].up_to == 5
-    assert by_code["email_reply_delay"].rule.curve[0].up_to == 5  # type: ignore[union-attr]
-    assert by_code["letter_reply_delay"].rule.curve[0].up_to == 15  # type: ignore[union-attr]
+    assert by_code["email_reply_delay"].rule is not None
+    assert by_code["email_reply_delay"].rule.curve[0].up_to == 5
+    assert by_code["letter_reply_delay"].rule is not None
+    assert by_code["letter_reply_delay"].rule.curve[0].up_to == 15
     assert by_code["phone_agent_named"].answer_type == "yes_no"
 
 
@@ -236,8 +239,11 @@ def test_a_site_plan_is_dated_on_distinct_working_days_inside_the_windows() -> N
 
 def test_planning_is_deterministic_for_a_seed() -> None:
     counts = site_counts(DEFAULT_QUOTAS, [])
-    make = lambda seed: plan_site(site_key="s", departement_code=None, counts=counts,  # noqa: E731
-                                  windows=WINDOWS_2017, seed=seed)  # fmt: skip
+
+    def make(seed: int) -> list[PlannedTask]:
+        return plan_site(site_key="s", departement_code=None, counts=counts,
+                         windows=WINDOWS_2017, seed=seed)  # fmt: skip
+
     assert make(1) == make(1)
     assert make(1) != make(2)
 

@@ -152,7 +152,7 @@ async def test_an_acceptance_during_a_nats_outage_is_published_once_when_nats_is
             server.start()  # same port, same JetStream store
 
             async def published() -> bool:
-                left = await db.fetchval(
+                left: int = await db.fetchval(
                     "SELECT count(*) FROM outbox WHERE subject = $1 AND published_at IS NULL", V2
                 )
                 return left == 0

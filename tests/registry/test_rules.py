@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.registry.editions.presets import BLANK, PRESET_2017, PRESET_2020, PRESETS
+from services.registry.editions.presets import BLANK, PRESET_2017, PRESET_2020, PRESETS, Preset
 from services.registry.editions.rules import (
     TRANSITIONS,
     Calendar,
@@ -79,8 +79,8 @@ def test_registration_review_moves() -> None:
 
 
 @pytest.mark.parametrize("preset", list(PRESETS.values()), ids=list(PRESETS))
-def test_presets_have_consistent_calendars(preset: object) -> None:
-    assert calendar_problems(preset.calendar) == []  # type: ignore[attr-defined]
+def test_presets_have_consistent_calendars(preset: Preset) -> None:
+    assert calendar_problems(preset.calendar) == []
 
 
 def fields(calendar: Calendar) -> list[str]:

@@ -328,6 +328,7 @@ async def test_places_come_from_the_latest_vintage(database_url: str) -> None:
                 database_url, "SELECT sum(population) FROM communes WHERE departement_code = '42'"
             )
             assert loire.population == total[0]
+            assert loire.population is not None
             region = await service.region(session, "84")
             assert region is not None
             assert region.population is not None

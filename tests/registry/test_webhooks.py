@@ -175,7 +175,8 @@ async def accepted(
     client: httpx.AsyncClient, operator: dict[str, str], edition: dict[str, Any], structure: Any
 ) -> dict[str, Any]:
     registration = await register(client, operator, edition, structure)
-    return ok(await client.post(url_of(registration) + "/accept", headers=operator))  # type: ignore[no-any-return]
+    body: dict[str, Any] = ok(await client.post(url_of(registration) + "/accept", headers=operator))
+    return body
 
 
 async def received(receiver: Receiver, path: str, count: int) -> list[Received]:

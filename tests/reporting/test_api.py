@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import httpx
 import nats
 import pytest
 from openpyxl import load_workbook
@@ -192,7 +193,9 @@ async def test_access_embargo_and_caching(world: Any, token: Any) -> None:
     await opt_in(js, other.structure_id, "frontend")
 
     async def opened() -> bool:
-        r = await client.get(url(editions["current"], other.structure_id), headers=partner)
+        r: httpx.Response = await client.get(
+            url(editions["current"], other.structure_id), headers=partner
+        )
         return r.status_code == 200
 
     await eventually(opened)

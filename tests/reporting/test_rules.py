@@ -25,8 +25,10 @@ D = Decimal
 
 def test_confidence_interval_is_a_t_interval_on_the_audit_scores() -> None:
     scores = [D(60), D(70), D(80), D(90)]
-    mean = sum(scores) / 4
-    ci = confidence_interval(mean, 4, sum(scores), sum(s * s for s in scores))
+    mean = sum(scores, D(0)) / 4
+    ci = confidence_interval(mean, 4, sum(scores, D(0)), sum((s * s for s in scores), D(0)))
+    assert ci.low is not None
+    assert ci.high is not None
     half = 3.182 * statistics.stdev([60, 70, 80, 90]) / math.sqrt(4)
     assert float(ci.low) == float(mean) - half or abs(float(ci.low) - (75 - half)) < 1e-9
     assert abs(float(ci.high) - (75 + half)) < 1e-9

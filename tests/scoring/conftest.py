@@ -11,10 +11,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.db import create_engine, create_session_factory
+from tests.conftest import SettingsFactory
 
 
 @pytest.fixture
-async def scoring_sessions(make_settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:  # type: ignore[no-untyped-def]
+async def scoring_sessions(
+    make_settings: SettingsFactory,
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine: AsyncEngine = create_engine(make_settings("scoring"))
     try:
         yield create_session_factory(engine)

@@ -20,6 +20,7 @@ from shared.contracts.scoring import GroupFiguresV1, ScoresUpdatedV1, StructureF
 from shared.db import create_engine, create_session_factory
 from shared.events import parse_event
 from shared.outbox import Outbox
+from tests.conftest import SettingsFactory
 from tests.scoring.conftest import figures
 from tests.scoring.factory import (
     CHANNELS,
@@ -112,12 +113,14 @@ async def run_scenario(database_url_settings: Any, scenario: Scenario) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(scenario=scenarios())
-def test_incremental_aggregates_equal_from_scratch_and_rescore(make_settings, scenario) -> None:  # type: ignore[no-untyped-def]
+def test_incremental_aggregates_equal_from_scratch_and_rescore(
+    make_settings: SettingsFactory, scenario: Scenario
+) -> None:
     asyncio.run(run_scenario(make_settings("scoring"), scenario))
 
 
 async def test_announced_figures_read_as_the_contract_and_equal_the_stored_ones(
-    make_settings,  # type: ignore[no-untyped-def]
+    make_settings: SettingsFactory,
 ) -> None:
     """`scores.updated` payloads are built in their JSON form (no model on the hot path): each
     reads back as the contract, and the last figures announced for a structure or a group

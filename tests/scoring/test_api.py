@@ -5,23 +5,32 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.scoring.aggregates.service import BatchOptions, ScoringApplication
 from services.scoring.app import create_app
 from services.scoring.consumers import DURABLE
 from services.scoring.models import tables
+from services.scoring.settings import ScoringSettings
 from shared.outbox import Outbox
+from tests.conftest import SettingsFactory
 from tests.helpers import eventually, running
 from tests.scoring.factory import apply_like_the_base, audit, event, grid, structure
 
 
 async def test_settings_rescore_pagination_and_replay(
-    make_settings, token, scoring_sessions
+    make_settings: SettingsFactory,
+    token: Callable[..., dict[str, str]],
+    scoring_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    app = create_app(make_settings("scoring", group_refresh_seconds=0, group_settle_seconds=0.1))
+    settings = make_settings("scoring", group_refresh_seconds=0, group_settle_seconds=0.1)
+    assert isinstance(settings, ScoringSettings)
+    app = create_app(settings)
     operator = token("operator")
     edition_id = uuid.uuid4()
     rng = random.Random(3)
@@ -60,7 +69,7 @@ async def test_settings_rescore_pagination_and_replay(
         assert started.json()["status"] == "running"
         assert started.json()["total"] == 5
 
-        async def done() -> dict | None:  # type: ignore[type-arg]
+        async def done() -> dict[str, Any] | None:
             body = (await client.get(f"{base}/rescore", headers=operator)).json()
             return body if body["status"] == "done" else None
 

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import nats
+from nats.js import JetStreamContext
 
 from services.scoring.app import create_app
+from services.scoring.settings import ScoringSettings
+from shared.contracts import Payload
 from shared.contracts.fieldwork import AnswerV1, AuditValidatedV1, GridItemV1, GridV1
 from shared.events import new_event
+from tests.conftest import SettingsFactory
 from tests.helpers import eventually, running
 
 
@@ -43,8 +49,12 @@ def validated_audit(structure_id: uuid.UUID, edition_id: uuid.UUID) -> AuditVali
     )
 
 
-async def test_validated_audit_is_scored_and_announced(make_settings, token, nats_url) -> None:
-    app = create_app(make_settings("scoring"))
+async def test_validated_audit_is_scored_and_announced(
+    make_settings: SettingsFactory, token: Callable[..., dict[str, str]], nats_url: str
+) -> None:
+    settings = make_settings("scoring")
+    assert isinstance(settings, ScoringSettings)
+    app = create_app(settings)
     edition_id, structure_id = uuid.uuid4(), uuid.uuid4()
     payload = validated_audit(structure_id, edition_id)
     event = new_event(payload, edition=edition_id)
@@ -76,7 +86,9 @@ async def test_validated_audit_is_scored_and_announced(make_settings, token, nat
     await nc.close()
 
 
-async def publish(js, payload, edition_id=None) -> uuid.UUID:  # type: ignore[no-untyped-def]
+async def publish(
+    js: JetStreamContext, payload: Payload, edition_id: uuid.UUID | None = None
+) -> uuid.UUID:
     event = new_event(payload, edition=edition_id)
     await js.publish(event.subject, event.model_dump_json().encode(),
                      headers={"Nats-Msg-Id": str(event.id)})  # fmt: skip
@@ -84,7 +96,7 @@ async def publish(js, payload, edition_id=None) -> uuid.UUID:  # type: ignore[no
 
 
 async def test_v2_audits_wait_for_their_grid_and_poison_is_dead_lettered(
-    make_settings, token, nats_url
+    make_settings: SettingsFactory, token: Callable[..., dict[str, str]], nats_url: str
 ) -> None:
     """Audits before their grid wait (parked), then count; a malformed event and an audit that
     does not fit its grid are dead-lettered and listed, the others scored; one is replayed."""
@@ -92,7 +104,9 @@ async def test_v2_audits_wait_for_their_grid_and_poison_is_dead_lettered(
 
     from tests.scoring.factory import audit, grid, structure, voice
 
-    app = create_app(make_settings("scoring", group_refresh_seconds=0))
+    settings = make_settings("scoring", group_refresh_seconds=0)
+    assert isinstance(settings, ScoringSettings)
+    app = create_app(settings)
     edition_id = uuid.uuid4()
     rng = random.Random(5)
     s = structure(edition_id, 0)
@@ -109,7 +123,7 @@ async def test_v2_audits_wait_for_their_grid_and_poison_is_dead_lettered(
         for _ in range(3):
             await publish(js, voice(edition_id, s, "kiosk_feedback", rng), edition_id)
 
-        async def parked() -> dict | None:  # type: ignore[type-arg]
+        async def parked() -> dict[str, Any] | None:
             r = await client.get(f"/v1/editions/{edition_id}/audits", headers=operator)
             items = r.json()["items"] if r.status_code == 200 else []
             return r.json() if len(items) == 2 else None
@@ -123,7 +137,7 @@ async def test_v2_audits_wait_for_their_grid_and_poison_is_dead_lettered(
         unfit.answers[0] = unfit.answers[0].model_copy(update={"value": Decimal(3)})
         await publish(js, unfit, edition_id)
 
-        async def structure_scored() -> dict | None:  # type: ignore[type-arg]
+        async def structure_scored() -> dict[str, Any] | None:
             r = await client.get(
                 f"/v1/editions/{edition_id}/structures/{s['structure_id']}", headers=operator
             )
@@ -139,7 +153,7 @@ async def test_v2_audits_wait_for_their_grid_and_poison_is_dead_lettered(
         assert Decimal(str(body["score"])) == mean.quantize(Decimal("1e-10"))
         assert body["figures"]["channels"]["email"]["audits"] == 2
 
-        async def dead() -> list | None:  # type: ignore[type-arg]
+        async def dead() -> list[dict[str, Any]] | None:
             r = await client.get("/v1/dead-letters", headers=operator)
             return r.json()["items"] if len(r.json()["items"]) == 2 else None
 
@@ -156,7 +170,7 @@ async def test_v2_audits_wait_for_their_grid_and_poison_is_dead_lettered(
         assert sample["structures"] == 1
         assert Decimal(sample["figures"]["mean"]) == Decimal(str(body["score"]))
 
-        async def perceived() -> dict | None:  # type: ignore[type-arg]
+        async def perceived() -> dict[str, Any] | None:
             r = await client.get(f"/v1/editions/{edition_id}/perceived-quality", headers=operator)
             items = r.json()["items"]
             return items[0] if items and items[0]["responses"] == 3 else None
@@ -165,12 +179,12 @@ async def test_v2_audits_wait_for_their_grid_and_poison_is_dead_lettered(
         assert quality["published"] is False  # 3 answers, under the default minimum of 30
         assert quality["satisfaction_index"] is None
 
-        seen: dict[str, object] = {}
+        seen: dict[str, Any] = {}
         while "structure" not in seen:
             message = await updates.next_msg(timeout=10)
             payload = json.loads(message.data)["payload"]
             for st in payload["structures"]:
                 if st["structure_id"] == str(s["structure_id"]) and st["audits"] == 2:
                     seen["structure"] = st
-        assert Decimal(seen["structure"]["score"]) == Decimal(str(body["score"]))  # type: ignore[index]
+        assert Decimal(seen["structure"]["score"]) == Decimal(str(body["score"]))
     await nc.close()

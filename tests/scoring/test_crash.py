@@ -18,7 +18,7 @@ import nats
 from barometer_cli.embedded import free_port, stop_process
 from services.scoring.aggregates.rules import ScoringSettings
 from shared.db import create_engine, create_session_factory
-from tests.conftest import Infra
+from tests.conftest import Infra, SettingsFactory
 from tests.scoring.conftest import figures
 from tests.scoring.factory import CHANNELS, audit, event, grid, structure
 from tests.scoring.reference import from_scratch
@@ -56,7 +56,7 @@ async def processed(database_url: str) -> int:
 
 
 async def test_sigkill_mid_batch_loses_and_double_counts_nothing(
-    infra: Infra, database_url: str, nats_url: str, make_settings, tmp_path: Path
+    infra: Infra, database_url: str, nats_url: str, make_settings: SettingsFactory, tmp_path: Path
 ) -> None:
     edition_id = uuid.uuid4()
     rng = random.Random(11)

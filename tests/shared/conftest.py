@@ -12,6 +12,7 @@ from services.scoring.models import tables as scoring_tables
 from shared.db import create_engine, create_session_factory
 from shared.messaging import MessageBus
 from shared.tables import MessagingTables
+from tests.conftest import SettingsFactory
 
 
 @dataclass
@@ -23,7 +24,7 @@ class Plumbing:
 
 
 @pytest.fixture
-async def plumbing(make_settings) -> AsyncIterator[Plumbing]:  # type: ignore[no-untyped-def]
+async def plumbing(make_settings: SettingsFactory) -> AsyncIterator[Plumbing]:
     settings = make_settings("scoring")
     engine = create_engine(settings)
     bus = MessageBus(settings.nats_url, name="test")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import nats
 from nats.js import JetStreamContext
+from nats.js.api import ConsumerInfo
 from nats.js.errors import NotFoundError
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +42,7 @@ async def record_effect(session: AsyncSession, envelope: EventEnvelope, payload:
     )
 
 
-def consumer_for(p: Plumbing, handler: EventHandler, **options: float) -> EventConsumer:
+def consumer_for(p: Plumbing, handler: EventHandler, **options: Any) -> EventConsumer:
     return EventConsumer(
         durable=f"test-{uuid.uuid4().hex[:8]}",
         producer="registry",
@@ -50,7 +52,7 @@ def consumer_for(p: Plumbing, handler: EventHandler, **options: float) -> EventC
         bus=p.bus,
         nak_delay=0.1,
         fetch_timeout=0.2,
-        **options,  # type: ignore[arg-type]
+        **options,
     )
 
 
@@ -75,7 +77,7 @@ async def with_consumer(
 
 async def no_pending(js: JetStreamContext, consumer: EventConsumer) -> bool:
     try:
-        info = await js.consumer_info(consumer.stream, consumer.durable)
+        info: ConsumerInfo = await js.consumer_info(consumer.stream, consumer.durable)
     except NotFoundError:  # the consumer task has not created it yet
         return False
     return info.num_pending == 0 and info.num_ack_pending == 0

@@ -44,6 +44,11 @@ from tests.shared.test_consumer import (
 POISON_YEAR = 1999
 
 
+def year_of(payload: Payload) -> int:
+    assert isinstance(payload, EditionCreatedV1)
+    return payload.year
+
+
 def edition_event(year: int) -> EventEnvelope:
     payload = EditionCreatedV1(edition_id=uuid.uuid4(), year=year, name="E", status="draft")
     return new_event(payload, edition=None)
@@ -67,19 +72,20 @@ async def record_batch(session: AsyncSession, events: Sequence[Event]) -> None:
 
 def make_consumer(
     p: Plumbing,
-    handler: BatchHandler | EventHandler,
+    handler: BatchHandler | None,
     *,
-    per_event: bool = False,
+    per_event: EventHandler | None = None,
     cls: type[EventConsumer] = EventConsumer,
     **options: float | str,
 ) -> EventConsumer:
-    """A registry consumer on the test's plumbing, quick to retry."""
+    """A registry consumer on the test's plumbing, quick to retry: one batch `handler`, or
+    `per_event` handler."""
     values: dict[str, Any] = {"nak_delay": 0.1, "fetch_timeout": 0.2, **options}
     return cls(
         durable=str(values.pop("durable", f"test-{uuid.uuid4().hex[:8]}")),
         producer="registry",
-        handlers={SUBJECT: handler} if per_event else None,  # type: ignore[dict-item]
-        batch_handler=None if per_event else handler,  # type: ignore[arg-type]
+        handlers={SUBJECT: per_event} if per_event else None,
+        batch_handler=handler,
         session_factory=p.sessions,
         tables=p.tables,
         bus=p.bus,
@@ -89,7 +95,7 @@ def make_consumer(
 
 def batch_consumer(p: Plumbing, calls: list[list[int]]) -> EventConsumer:
     async def handler(session: AsyncSession, events: Sequence[Event]) -> None:
-        calls.append([payload.year for _, payload in events])  # type: ignore[attr-defined]
+        calls.append([year_of(payload) for _, payload in events])
         await record_batch(session, events)
 
     return make_consumer(p, handler)
@@ -208,7 +214,7 @@ async def test_per_event_handlers_share_the_batch_transaction_and_a_failure_is_i
         if payload.year == POISON_YEAR:
             raise RuntimeError("bug on this one")
 
-    consumer = make_consumer(plumbing, handler, per_event=True, max_deliveries=2)
+    consumer = make_consumer(plumbing, None, per_event=handler, max_deliveries=2)
     events = [edition_event(2020), edition_event(POISON_YEAR), edition_event(2021)]
     async with jetstream(nats_url) as js:
         for event in events:
@@ -234,7 +240,7 @@ async def test_a_transient_batch_failure_is_retried_by_splitting_and_never_appli
     failures = {2031: 1}  # fails once, wherever it is, then succeeds
 
     async def handler(session: AsyncSession, events: Sequence[Event]) -> None:
-        years = [payload.year for _, payload in events]  # type: ignore[attr-defined]
+        years = [year_of(payload) for _, payload in events]
         calls.append(years)
         for year in years:
             if failures.get(year):
@@ -329,7 +335,7 @@ async def test_a_dead_letter_is_replayed_once_its_cause_is_fixed(
 
     async def handler(session: AsyncSession, events: Sequence[Event]) -> None:
         for _, payload in events:
-            if payload.year in refused:  # type: ignore[attr-defined]
+            if year_of(payload) in refused:
                 raise PermanentEventError("refused for now")
         await record_batch(session, events)
 
@@ -362,8 +368,8 @@ async def test_a_batch_handler_naming_its_failing_events_spares_the_split(
     waiting = {2081, 2083}  # e.g. their grid has not arrived yet
 
     async def handler(session: AsyncSession, events: Sequence[Event]) -> None:
-        calls.append([payload.year for _, payload in events])  # type: ignore[attr-defined]
-        blocked = [e.id for e, payload in events if payload.year in waiting]  # type: ignore[attr-defined]
+        calls.append([year_of(payload) for _, payload in events])
+        blocked = [e.id for e, payload in events if year_of(payload) in waiting]
         if blocked:
             raise RetryableEventError("grid not there yet", event_ids=blocked)
         await record_batch(session, events)

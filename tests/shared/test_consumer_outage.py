@@ -4,7 +4,7 @@ growing delay, nothing is dead-lettered, everything is applied once when the dat
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from shared.tables import MessagingTables
 from tests.helpers import eventually
 from tests.shared.conftest import Plumbing
 from tests.shared.test_consumer import publish
-from tests.shared.test_consumer_batches import edition_event, jetstream, running
+from tests.shared.test_consumer_batches import edition_event, jetstream, running, year_of
 
 
 async def test_a_database_outage_is_waited_out_without_dead_letters(
@@ -45,7 +45,7 @@ async def test_a_database_outage_is_waited_out_without_dead_letters(
             text(
                 "INSERT INTO effects SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:y AS int[]))"
             ),
-            {"ids": [e.id for e, _ in events], "y": [p.year for _, p in events]},  # type: ignore[attr-defined]
+            {"ids": [e.id for e, _ in events], "y": [year_of(p) for _, p in events]},
         )
 
     consumer = EventConsumer(
@@ -91,7 +91,7 @@ async def test_a_database_outage_is_waited_out_without_dead_letters(
         await asyncio.to_thread(pg.stop)
 
 
-async def _count_is(probe, n: int) -> bool:  # type: ignore[no-untyped-def]
+async def _count_is(probe: Callable[[], Awaitable[int]], n: int) -> bool:
     try:
         return bool(await probe() == n)
     except Exception:  # the database is still starting

@@ -52,9 +52,13 @@ def test_every_registered_payload_round_trips_through_the_envelope() -> None:
         schema = model.model_json_schema()
         assert schema.get("additionalProperties") is False, f"{subject} must refuse unknown fields"
         assert model.__name__.endswith(f"V{subject.rsplit('.v', 1)[1]}"), subject
-    sample = EVENT_PAYLOADS["registry.edition.created.v1"](
-        edition_id="00000000-0000-0000-0000-000000000001", year=2026, name="x", status="draft"
-    )
+    fields: dict[str, Any] = {
+        "edition_id": "00000000-0000-0000-0000-000000000001",
+        "year": 2026,
+        "name": "x",
+        "status": "draft",
+    }
+    sample = EVENT_PAYLOADS["registry.edition.created.v1"](**fields)
     envelope, payload = parse_event(new_event(sample, edition=None).model_dump_json().encode())
     assert envelope.subject == "registry.edition.created.v1"
     assert payload == sample

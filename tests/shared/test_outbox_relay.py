@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.consumer import Event, EventConsumer
 from shared.contracts.registry import EditionCreatedV1
 from shared.db import transaction
-from shared.outbox import Outbox, OutboxRelay, parked_rows, replay_parked
+from shared.outbox import Outbox, OutboxRelay, ParkedRow, parked_rows, replay_parked
 from tests.helpers import eventually
 from tests.shared.conftest import Plumbing
 from tests.shared.test_consumer import publish
@@ -85,7 +85,8 @@ async def test_a_row_jetstream_refuses_is_parked_without_blocking_the_others_the
         assert await parked_rows(session, plumbing.tables.outbox) == []
     assert await relay.relay_once() == 0  # tried again (and refused again)
     async with plumbing.sessions() as session:
-        [retried] = await parked_rows(session, plumbing.tables.outbox) or [None]
+        still: list[ParkedRow | None] = list(await parked_rows(session, plumbing.tables.outbox))
+        [retried] = still or [None]
         t = plumbing.tables.outbox
         attempts = await session.scalar(select(t.c.attempts).where(t.c.event_id == stray.id))
     assert retried is None

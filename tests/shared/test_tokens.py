@@ -127,7 +127,11 @@ async def test_a_token_living_longer_than_the_maximum_is_refused(
 def test_prod_refuses_to_start_without_keys(tmp_path: Path) -> None:
     """A service refuses to serve (`create_service_app` calls `require_serving_settings`) in
     prod without its keys; one-shot commands (migrate, nats setup) need none."""
-    infra = {"environment": "prod", "database_url": "postgresql://db/x", "nats_url": "nats://n"}
+    infra: dict[str, Any] = {
+        "environment": "prod",
+        "database_url": "postgresql://db/x",
+        "nats_url": "nats://n",
+    }
     with pytest.raises(ValueError, match="jwt_private_key"):
         RegistrySettings(**infra).require_serving_settings()
     with pytest.raises(ValueError, match="jwt_jwks_url or jwt_public_key"):
