@@ -31,7 +31,7 @@ from barometer_cli.dev import wait_ready
 from barometer_cli.embedded import free_port, stop_process
 from barometer_cli.simulate import NATIONAL, Options, Report
 from barometer_cli.simulate import run as simulate
-from benchmarks.bench_reporting import BARE_APP, _measure, _serve, _wait
+from benchmarks.bench_reporting import BARE_APP, _serve, _wait, against_bare
 from benchmarks.harness import Context, Row, rate
 from services.registry.settings import RegistrySettings
 from services.registry.territories import sources
@@ -99,15 +99,9 @@ def barometer_rows(
         auth = {"Authorization": f"Bearer {token}"}
         barometer = [f"{urls['reporting']}/v1/editions/{edition_id}/barometer"]
         bare_url = [f"http://127.0.0.1:{port}/bare"]
-        bares, loads = [], []
-        for _ in range(3):  # alternated, best of 3: the machine is shared
-            bares.append(_measure(urls=bare_url, headers={}, mode="closed", seconds=4))
-            loads.append(_measure(urls=barometer, headers=auth, mode="closed", seconds=4))
-        best_bare = max(bares, key=lambda r: r["rps"])
-        best = max(loads, key=lambda r: r["rps"])
-        fixed_rate = best_bare["rps"] / 2
-        fixed = _measure(urls=barometer, headers=auth, mode="open", seconds=5, rate=fixed_rate)
-        bare_fixed = _measure(urls=bare_url, headers={}, mode="open", seconds=5, rate=fixed_rate)
+        measured = against_bare(barometer, auth, bare_url, bare_at_rate=True)
+        best_bare, best = measured["bare"], measured["best"]
+        fixed, bare_fixed = measured["fixed"], measured["bare_fixed"]
     finally:
         stop_process(bare, signal.SIGTERM, timeout=20)
     errors = best["errors"] + fixed["errors"]

@@ -128,6 +128,29 @@ def _measure(**args: Any) -> dict[str, Any]:
     return result
 
 
+def against_bare(
+    urls: list[str], headers: dict[str, str], bare_url: list[str], *, bare_at_rate: bool = False
+) -> dict[str, Any]:
+    """The endpoint and the bare one alternated in closed loops, best of 3 each (the machine
+    may be shared and noisy), then the endpoint (and, with `bare_at_rate`, the bare one) in an
+    open loop at half the bare rate: `bare`, `best`, `rate`, `fixed`, `bare_fixed`."""
+    bares, loads = [], []
+    for _ in range(3):
+        bares.append(_measure(urls=bare_url, headers={}, mode="closed", seconds=4))
+        loads.append(_measure(urls=urls, headers=headers, mode="closed", seconds=4))
+    bare = max(bares, key=lambda r: r["rps"])
+    rate = bare["rps"] / 2
+    return {
+        "bare": bare,
+        "best": max(loads, key=lambda r: r["rps"]),
+        "rate": rate,
+        "fixed": _measure(urls=urls, headers=headers, mode="open", seconds=5, rate=rate),
+        "bare_fixed": _measure(urls=bare_url, headers={}, mode="open", seconds=5, rate=rate)
+        if bare_at_rate
+        else None,
+    }
+
+
 def _serve(app: list[str], port: int, env: dict[str, str], cwd: str) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "uvicorn", *app, "--port", str(port)]
     command += ["--log-level", "warning", "--no-access-log"]
@@ -194,15 +217,9 @@ def _bench(
         bare_url = [f"http://127.0.0.1:{bare_port}/bare"]
         with httpx.Client(headers=auth, timeout=30) as warm:  # each version renders once
             rendered = sum(warm.get(card).status_code == 200 for card in cards)
-        # alternate the two, best of 3 rounds each: the machine may be shared and noisy
-        bares, scorecards = [], []
-        for _ in range(3):
-            bares.append(_measure(urls=bare_url, headers={}, mode="closed", seconds=4))
-            scorecards.append(_measure(urls=cards, headers=auth, mode="closed", seconds=4))
-        bare_max = max(bares, key=lambda r: r["rps"])
-        card_max = max(scorecards, key=lambda r: r["rps"])
-        rate = bare_max["rps"] / 2
-        card_fixed = _measure(urls=cards, headers=auth, mode="open", seconds=5, rate=rate)
+        measured = against_bare(cards, auth, bare_url)
+        bare_max, card_max = measured["bare"], measured["best"]
+        rate, card_fixed = measured["rate"], measured["fixed"]
     finally:
         for process in (reporting, bare):
             process.terminate()
